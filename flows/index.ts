@@ -1,0 +1,32 @@
+import type { Action, Genkit, z } from 'genkit';
+import { defineDescribeImage } from './describe-image.js';
+import { defineGenerateCharacter } from './generate-character.js';
+import { defineGenerateCode } from './generate-code.js';
+import { defineGetCurrentTime } from './get-current-time.js';
+import { definePirateChat } from './pirate-chat.js';
+import { defineReviewCode } from './review-code.js';
+import { defineTellJoke } from './tell-joke.js';
+import { defineTellStory } from './tell-story.js';
+import { defineTranslateText } from './translate-text.js';
+
+/**
+ * The one list of flows. REST routes, gRPC handlers, the proto and the docs
+ * are all derived from what this returns; adding a flow here (and running
+ * `npm run gen`) is all it takes to serve it everywhere.
+ */
+export function defineFlows(ai: Genkit): readonly AnyFlow[] {
+  const getCurrentTime = defineGetCurrentTime(ai);
+  return [
+    defineTellJoke(ai),
+    defineTellStory(ai),
+    defineTranslateText(ai, { getCurrentTime: getCurrentTime.__action.name }),
+    defineDescribeImage(ai),
+    defineGenerateCharacter(ai),
+    definePirateChat(ai),
+    defineGenerateCode(ai),
+    defineReviewCode(ai),
+  ] as const;
+}
+
+/** A flow of any schema, as the generic surfaces (REST, gRPC, codegen) see it. */
+export type AnyFlow = Action<z.ZodTypeAny, z.ZodTypeAny, z.ZodTypeAny>;

@@ -1,0 +1,61 @@
+import { GenkitError, z, type Genkit } from 'genkit';
+import type { FlowConfig, FlowFn } from 'genkit';
+import { logger } from 'genkit/logging';
+
+/**
+ * Every flow is defined through `defineValidatedFlow`, so that schema defaults
+ * and Zod refinements apply on every surface. Genkit 1.42's `flow.run` only
+ * checks input against the JSON schema and hands the raw value on (no Zod
+ * defaults), while `flow.stream` parses with Zod; parsing again inside the
+ * flow makes `{}` mean the documented defaults for REST, gRPC, streaming and
+ * the reflection API alike. Parsing is idempotent for our schemas (defaults,
+ * bounds, patterns; no transforms), so a second parse changes nothing.
+ */
+export function defineValidatedFlow<I extends z.ZodTypeAny, O extends z.ZodTypeAny, S extends z.ZodTypeAny = z.ZodTypeAny>(
+  ai: Genkit,
+  config: FlowConfig<I, O, S> & { inputSchema: I; outputSchema: O; description: string },
+  fn: FlowFn<I, O, S>,
+) {
+  const { description, ...flowConfig } = config;
+  const flow = ai.defineFlow(
+    { ...flowConfig, metadata: { ...flowConfig.metadata, description } },
+    async (input, sideChannel) => checkFlowOutput(config, await fn(parseFlowInput(config.inputSchema, input), sideChannel)),
+  );
+  // Genkit 1.42's FlowConfig has no description; the action metadata does, and
+  // the Dev UI, the proto comments and the API docs read it from there.
+  flow.__action.description = description;
+  return flow;
+}
+
+/**
+ * Parses flow input with its Zod schema (defaults applied) or throws
+ * INVALID_ARGUMENT naming each offending field. Shared by the flows and by
+ * the protocol adapters, which check input before a response starts.
+ */
+export function parseFlowInput<I extends z.ZodTypeAny>(schema: I, input: unknown): z.infer<I> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw invalidInput(parsed.error);
+}
+
+/**
+ * A result that breaks the output schema is our fault (or the model's), never
+ * the caller's: Genkit would report it as INVALID_ARGUMENT with the whole
+ * schema in the message, so we report INTERNAL and keep the detail for logs.
+ */
+function checkFlowOutput<O extends z.ZodTypeAny>(config: { name: string; outputSchema: O }, output: unknown): z.infer<O> {
+  const parsed = config.outputSchema.safeParse(output);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'result'}: ${issue.message}`);
+  logger.warn(`Flow ${config.name} produced output that breaks its schema: ${problems.join('; ')}`);
+  throw new GenkitError({ status: 'INTERNAL', message: `Flow ${config.name} produced an invalid result.` });
+}
+
+export function invalidInput(error: z.ZodError): GenkitError {
+  const problems = error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : 'data'}: ${issue.message}`);
+  return new GenkitError({
+    status: 'INVALID_ARGUMENT',
+    message: `Invalid input: ${problems.join('; ')}`,
+    detail: { fields: error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })) },
+  });
+}

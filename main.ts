@@ -1,0 +1,39 @@
+import { ConfigError, parseCli } from './server/config.js';
+import { createLogger } from './server/logger.js';
+import { startServer } from './server/start-server.js';
+
+/** Entry point of `npm start`: parse the config, start the surfaces, stop them on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  let cli;
+  try {
+    cli = parseCli(process.argv.slice(2), process.env);
+  } catch (e: unknown) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    process.exit(2);
+  }
+  if (cli.kind === 'help') {
+    process.stdout.write(`${cli.text}\n`);
+    return;
+  }
+  const logger = createLogger({ level: cli.config.logLevel });
+  const server = await startServer(cli.config, logger);
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'Shutting down');
+    await server.close();
+    logger.info('Stopped');
+    logger.flush();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`Failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,46 @@
+import { expressHandler } from '@genkit-ai/express';
+import express, { type RequestHandler, type Router } from 'express';
+import { GenkitError } from 'genkit';
+import { parseFlowInput } from '../flows/validated-flow.js';
+import type { AnyFlow } from '../flows/index.js';
+import { genkitError, sendError } from './errors.js';
+
+/**
+ * The REST adapter: one `POST /<flowName>` per flow, served by Genkit's own
+ * `expressHandler` (the flow-server protocol, streaming included). In front
+ * of it we only parse the JSON body and check the input, so that a bad
+ * request gets a 400 naming the field before any response (or stream) starts.
+ */
+export function flowRoutes(flows: readonly AnyFlow[], options: { maxBodySize: number }): Router {
+  const router = express.Router();
+  const json = express.json({ limit: options.maxBodySize, strict: false });
+  for (const flow of flows) {
+    router.post(`/${flow.__action.name}`, json, checkFlowInput(flow), expressHandler(flow));
+  }
+  return router;
+}
+
+function checkFlowInput(flow: AnyFlow): RequestHandler {
+  const schema = flow.__action.inputSchema;
+  return (req, res, next) => {
+    const body: unknown = req.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      sendError(
+        res,
+        genkitError(
+          'INVALID_ARGUMENT',
+          'The request body must be a JSON object {"data": <flow input>} sent with Content-Type: application/json.',
+        ),
+      );
+      return;
+    }
+    try {
+      // Defaults are applied here too, so Genkit's JSON-schema check in flow.run sees a complete input.
+      (body as { data?: unknown }).data = schema ? parseFlowInput(schema, (body as { data?: unknown }).data) : undefined;
+      next();
+    } catch (e: unknown) {
+      if (e instanceof GenkitError) sendError(res, e);
+      else next(e);
+    }
+  };
+}

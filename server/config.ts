@@ -1,0 +1,141 @@
+import { z } from 'genkit';
+import { parseArgs } from 'node:util';
+import type { ModelSettings } from '../genkit.config.js';
+
+/**
+ * Every setting of the server, parsed once at start-up from flags and the
+ * environment (flags win). Modules receive the typed `ServerConfig`; nothing
+ * else reads `process.env`. A bad value stops the start with a message that
+ * names the variable.
+ */
+
+export const DEFAULT_GEMINI_MODEL = 'googleai/gemini-2.5-flash';
+
+/** One row per setting: the single source for parsing, `--help` and the README table. */
+export const SETTINGS = [
+  { env: 'PORT', flag: '--port', default: '8080', help: 'REST port (0 picks a free one).' },
+  { env: 'HOST', flag: '--host', default: '0.0.0.0', help: 'Interface REST (and gRPC) bind to.' },
+  { env: 'GEMINI_API_KEY', default: '', help: 'Gemini API key; when set (or GOOGLE_API_KEY), flows use Gemini.' },
+  { env: 'GOOGLE_API_KEY', default: '', help: 'Alternative name for the Gemini API key.' },
+  { env: 'GENKIT_MODEL', default: DEFAULT_GEMINI_MODEL, help: 'Gemini model used when a key is set.' },
+  { env: 'GEMINI_BASE_URL', default: '', help: 'Gemini API base URL (gateways, proxies, tests).' },
+  { env: 'OFFLINE_MODEL_LATENCY_MS', default: '0', help: 'Delay per streamed chunk of the offline model.' },
+  { env: 'MAX_BODY_SIZE', default: '1048576', help: 'Largest accepted request body in bytes (larger → 413).' },
+  { env: 'LOG_LEVEL', default: 'info', help: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
+  { env: 'DEBUG', flag: '--debug', default: 'false', help: 'Development conveniences (never in production).' },
+] as const;
+
+const port = (name: string) =>
+  z.coerce
+    .number({ invalid_type_error: `${name} must be a number` })
+    .int(`${name} must be an integer`)
+    .min(0, `${name} must be 0..65535`)
+    .max(65535, `${name} must be 0..65535`);
+
+const booleanText = (name: string) =>
+  z
+    .string()
+    .transform((v) => v.trim().toLowerCase())
+    .refine((v) => ['', 'true', 'false', '1', '0', 'yes', 'no'].includes(v), `${name} must be true or false`)
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const RawConfigSchema = z.object({
+  PORT: port('PORT'),
+  HOST: z.string().min(1, 'HOST must not be empty'),
+  GEMINI_API_KEY: z.string(),
+  GOOGLE_API_KEY: z.string(),
+  GENKIT_MODEL: z.string().min(1, 'GENKIT_MODEL must not be empty'),
+  GEMINI_BASE_URL: z.union([z.literal(''), z.string().url('GEMINI_BASE_URL must be a URL')]),
+  OFFLINE_MODEL_LATENCY_MS: z.coerce.number().int().min(0, 'OFFLINE_MODEL_LATENCY_MS must be ≥ 0'),
+  MAX_BODY_SIZE: z.coerce.number().int('MAX_BODY_SIZE must be an integer').min(1, 'MAX_BODY_SIZE must be ≥ 1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  DEBUG: booleanText('DEBUG'),
+});
+
+export interface ServerConfig {
+  /** REST port; 0 asks the OS for a free one. */
+  port: number;
+  /** Interface to bind. */
+  host: string;
+  /** Which model answers, and with what credentials. */
+  model: ModelSettings;
+  /** Largest request body (REST) in bytes. */
+  maxBodySize: number;
+  /** pino log level. */
+  logLevel: z.infer<typeof RawConfigSchema>['LOG_LEVEL'];
+  /** Development conveniences. */
+  debug: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export type CliResult = { kind: 'help'; text: string } | { kind: 'config'; config: ServerConfig };
+
+/** Parses argv (without node and script) and an environment into a config, or the help text. */
+export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliResult {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        debug: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (e: unknown) {
+    throw new ConfigError(`${e instanceof Error ? e.message : String(e)}\nRun with --help to see every option.`);
+  }
+  const { values } = parsed;
+  if (values.help) return { kind: 'help', text: helpText() };
+
+  const raw: Record<string, string> = {};
+  for (const setting of SETTINGS) raw[setting.env] = env[setting.env] ?? setting.default;
+  if (values.port !== undefined) raw.PORT = values.port;
+  if (values.host !== undefined) raw.HOST = values.host;
+  if (values.debug) raw.DEBUG = 'true';
+
+  const result = RawConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return { kind: 'config', config: toServerConfig(result.data) };
+}
+
+function toServerConfig(raw: z.infer<typeof RawConfigSchema>): ServerConfig {
+  const apiKey = raw.GEMINI_API_KEY || raw.GOOGLE_API_KEY;
+  const model: ModelSettings = apiKey
+    ? { kind: 'gemini', apiKey, model: raw.GENKIT_MODEL, ...(raw.GEMINI_BASE_URL ? { baseUrl: raw.GEMINI_BASE_URL } : {}) }
+    : { kind: 'offline', latencyMs: raw.OFFLINE_MODEL_LATENCY_MS };
+  return {
+    port: raw.PORT,
+    host: raw.HOST,
+    model,
+    maxBodySize: raw.MAX_BODY_SIZE,
+    logLevel: raw.LOG_LEVEL,
+    debug: raw.DEBUG,
+  };
+}
+
+export function helpText(): string {
+  const rows = SETTINGS.map((s) => {
+    const name = 'flag' in s ? `${s.flag}, ${s.env}` : s.env;
+    return `  ${name.padEnd(34)} ${s.help}${s.default ? ` (default: ${s.default})` : ''}`;
+  });
+  return [
+    'Usage: npm start -- [options]',
+    '',
+    'Serves every Genkit flow over REST (Genkit flow-server protocol).',
+    'Without a Gemini API key the built-in offline model answers.',
+    '',
+    'Options and environment variables (flags win over the environment):',
+    '  -h, --help                         Show this help and exit.',
+    ...rows,
+  ].join('\n');
+}
