@@ -95,6 +95,17 @@ describe('REST input validation', () => {
     assert.equal((JSON.parse(res.text) as { status: string }).status, 'INVALID_ARGUMENT');
   });
 
+  it('rejects a 2 MB body with 413 and a JSON error (MAX_BODY_SIZE defaults to 1 MiB)', async () => {
+    const res = await postRaw(`${server.baseUrl}/reviewCode`, JSON.stringify({ data: { code: 'x'.repeat(2 * 1024 * 1024) } }), {
+      'content-type': 'application/json',
+    });
+    assert.equal(res.status, 413);
+    assert.deepEqual(JSON.parse(res.text), {
+      status: 'RESOURCE_EXHAUSTED',
+      message: 'Request body exceeds the limit of 1048576 bytes.',
+    });
+  });
+
   it('answers an unknown path with a JSON 404', async () => {
     const res = await postRaw(`${server.baseUrl}/noSuchFlow`, '{}', { 'content-type': 'application/json' });
     assert.equal(res.status, 404);

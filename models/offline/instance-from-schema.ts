@@ -1,3 +1,4 @@
+import randexpModule from 'randexp';
 import { hashString, humanize, pick, truncate } from './seeded-text.js';
 
 /**
@@ -9,6 +10,10 @@ import { hashString, humanize, pick, truncate } from './seeded-text.js';
  */
 
 type JsonSchema = Record<string, unknown>;
+
+// randexp's CommonJS build assigns the class to module.exports while its types
+// declare a default export, so the default import is the class at run time.
+const RandExp = ((randexpModule as unknown as { default?: unknown }).default ?? randexpModule) as typeof randexpModule.default;
 
 export interface InstanceOptions {
   /** Drives every choice (enum member, number within bounds, wording). */
@@ -108,18 +113,21 @@ class Builder {
     const low = lowerBound(schema, 0, 1e-6);
     const high = upperBound(schema, low + 1, 1e-6);
     const fraction = ((Math.imul(this.options.seed ^ salt, 2246822519) >>> 0) % 1000) / 1000;
-    return Math.round((low + (high - low) * fraction) * 1000) / 1000;
+    const value = low + (high - low) * fraction;
+    const rounded = Math.round(value * 1000) / 1000;
+    // Rounding is only cosmetic: keep it unless it would cross an exclusive bound.
+    return rounded >= low && rounded <= high ? rounded : value;
   }
 
   private string(schema: JsonSchema, name: string, path: string): string {
     const minLength = numberOr(schema.minLength, 0);
     const maxLength = numberOr(schema.maxLength, 400);
-    const format = typeof schema.format === 'string' ? schema.format : undefined;
-    let text = formatted(format, this.options.seed);
-    if (text === undefined && typeof schema.pattern === 'string') {
-      text = matchPattern(schema.pattern, name);
+    if (typeof schema.pattern === 'string') {
+      const matching = matchPattern(schema.pattern, { minLength, maxLength, seed: this.options.seed ^ hashString(path) });
+      if (matching !== undefined) return matching;
     }
-    text ??= this.options.describe({ name, path, description: description(schema) });
+    const format = typeof schema.format === 'string' ? schema.format : undefined;
+    let text = formatted(format, this.options.seed) ?? this.options.describe({ name, path, description: description(schema) });
     text = truncate(text, maxLength);
     while (text.length < minLength) text += ` ${humanize(name) || 'more'}`;
     return truncate(text, maxLength);
@@ -189,17 +197,38 @@ function formatted(format: string | undefined, seed: number): string | undefined
   }
 }
 
-/** Tries a few natural candidates against the pattern; the schema stays the judge. */
-function matchPattern(pattern: string, name: string): string | undefined {
+/**
+ * A string matching the pattern within the length bounds, drawn by randexp
+ * from a PRNG seeded by the request (so still deterministic).
+ */
+function matchPattern(pattern: string, bounds: { minLength: number; maxLength: number; seed: number }): string | undefined {
   let regex: RegExp;
   try {
     regex = new RegExp(pattern, 'u');
   } catch {
     return undefined;
   }
-  const compact = humanize(name).replace(/\s+/g, '');
-  const candidates = [compact, compact.toUpperCase(), 'value', 'a', 'A', '0', 'a1', `${compact}-1`];
-  return candidates.find((c) => regex.test(c));
+  const generator = new RandExp(regex);
+  generator.max = Math.max(1, Math.min(bounds.maxLength, Math.max(bounds.minLength, 12)));
+  const random = mulberry32(bounds.seed);
+  generator.randInt = (low: number, high: number) => low + Math.floor(random() * (high - low + 1));
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const candidate = generator.gen();
+    if (candidate.length >= bounds.minLength && candidate.length <= bounds.maxLength && regex.test(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Small seeded PRNG (mulberry32): deterministic draws for randexp. */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 function description(schema: JsonSchema): string | undefined {

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { ConfigError, DEFAULT_GEMINI_MODEL, parseCli, SETTINGS } from '../server/config.js';
+
+const run = promisify(execFile);
+const TSX = 'node_modules/.bin/tsx';
+
+function config(argv: string[], env: Record<string, string> = {}) {
+  const result = parseCli(argv, env);
+  assert.equal(result.kind, 'config');
+  return result.config;
+}
+
+describe('parseCli()', () => {
+  it('uses the documented defaults with an empty environment', () => {
+    assert.deepEqual(config([]), {
+      port: 8080,
+      host: '0.0.0.0',
+      model: { kind: 'offline', latencyMs: 0 },
+      maxBodySize: 1048576,
+      logLevel: 'info',
+      debug: false,
+    });
+  });
+
+  it('selects Gemini when GEMINI_API_KEY is set, with GENKIT_MODEL and GEMINI_BASE_URL', () => {
+    assert.deepEqual(config([], { GEMINI_API_KEY: 'k1', GEMINI_BASE_URL: 'http://127.0.0.1:9/' }).model, {
+      kind: 'gemini',
+      apiKey: 'k1',
+      model: DEFAULT_GEMINI_MODEL,
+      baseUrl: 'http://127.0.0.1:9/',
+    });
+    assert.deepEqual(config([], { GOOGLE_API_KEY: 'k2', GENKIT_MODEL: 'googleai/gemini-2.5-pro' }).model, {
+      kind: 'gemini',
+      apiKey: 'k2',
+      model: 'googleai/gemini-2.5-pro',
+    });
+  });
+
+  it('lets flags win over the environment', () => {
+    const c = config(['--port', '9001', '--host', '127.0.0.1', '--debug'], { PORT: '7000', HOST: '0.0.0.0' });
+    assert.equal(c.port, 9001);
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(c.debug, true);
+  });
+
+  it('rejects a bad value with a message naming the variable', () => {
+    assert.throws(() => parseCli([], { PORT: 'eighty' }), (e: unknown) => e instanceof ConfigError && /PORT/.test(e.message));
+    assert.throws(() => parseCli([], { PORT: '70000' }), /PORT must be 0\.\.65535/);
+    assert.throws(() => parseCli([], { MAX_BODY_SIZE: '0' }), /MAX_BODY_SIZE must be ≥ 1/);
+    assert.throws(() => parseCli([], { DEBUG: 'maybe' }), /DEBUG must be true or false/);
+    assert.throws(() => parseCli([], { GEMINI_BASE_URL: 'not a url' }), /GEMINI_BASE_URL must be a URL/);
+    assert.throws(() => parseCli(['--nope']), /Unknown option '--nope'/);
+  });
+});
+
+describe('npm start -- --help', () => {
+  it('documents every flag and environment variable, and exits 0', async () => {
+    const { stdout } = await run(TSX, ['main.ts', '--help']);
+    for (const setting of SETTINGS) {
+      assert.ok(stdout.includes(setting.env), `--help mentions ${setting.env}`);
+      if ('flag' in setting) assert.ok(stdout.includes(setting.flag), `--help mentions ${setting.flag}`);
+    }
+  });
+
+  it('exits 2 with the reason on a bad setting', async () => {
+    await assert.rejects(run(TSX, ['main.ts'], { env: { ...process.env, PORT: 'x' } }), (e: { code?: number; stderr?: string }) => {
+      assert.equal(e.code, 2);
+      assert.match(String(e.stderr), /PORT must be a number/);
+      return true;
+    });
+  });
+});
