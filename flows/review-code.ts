@@ -8,7 +8,7 @@ export const ReviewCodeInputSchema = z.object({
 
 export const CodeReviewIssueSchema = z.object({
   severity: z.enum(['error', 'warning', 'info']).describe('How serious the issue is.'),
-  line: z.number().int().min(0).describe('1-based line number the issue is on (0 when it concerns the whole file).'),
+  line: z.number().int().min(0).max(10_000_000).describe('1-based line number the issue is on (0 when it concerns the whole file).'),
   message: z.string().describe('What is wrong.'),
   suggestion: z.string().describe('How to fix it.'),
 });

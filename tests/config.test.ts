@@ -52,7 +52,7 @@ describe('parseCli()', () => {
     assert.throws(() => parseCli([], { MAX_BODY_SIZE: '0' }), /MAX_BODY_SIZE must be ≥ 1/);
     assert.throws(() => parseCli([], { DEBUG: 'maybe' }), /DEBUG must be true or false/);
     assert.throws(() => parseCli([], { GEMINI_BASE_URL: 'not a url' }), /GEMINI_BASE_URL must be a URL/);
-    assert.throws(() => parseCli(['--nope']), /Unknown option '--nope'/);
+    assert.throws(() => parseCli(['--nope'], {}), /Unknown option '--nope'/);
   });
 });
 
