@@ -1,4 +1,5 @@
 import express, { type Express } from 'express';
+import type { ContextProvider } from 'genkit/context';
 import type { AnyFlow } from '../flows/index.js';
 import { errorHandler, notFound } from './errors.js';
 import { flowRoutes } from './flow-routes.js';
@@ -6,6 +7,8 @@ import { flowRoutes } from './flow-routes.js';
 export interface RestAppOptions {
   /** The flows to serve, one route each. */
   flows: readonly AnyFlow[];
+  /** Builds each flow call's context from the request (shared with gRPC). */
+  contextProvider: ContextProvider;
   /** Largest accepted JSON body in bytes. */
   maxBodySize: number;
   /** Body of GET /health (status "ok" plus what the caller adds). */
@@ -19,7 +22,7 @@ export function createRestApp(options: RestAppOptions): Express {
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok', ...options.health() });
   });
-  app.use(flowRoutes(options.flows, { maxBodySize: options.maxBodySize }));
+  app.use(flowRoutes(options.flows, { maxBodySize: options.maxBodySize, contextProvider: options.contextProvider }));
   app.use(notFound);
   app.use(errorHandler);
   return app;

@@ -1,6 +1,7 @@
 import { expressHandler } from '@genkit-ai/express';
 import express, { type RequestHandler, type Router } from 'express';
 import { GenkitError } from 'genkit';
+import type { ContextProvider } from 'genkit/context';
 import { parseFlowInput } from '../flows/validated-flow.js';
 import type { AnyFlow } from '../flows/index.js';
 import { genkitError, sendError } from './errors.js';
@@ -11,11 +12,11 @@ import { genkitError, sendError } from './errors.js';
  * of it we only parse the JSON body and check the input, so that a bad
  * request gets a 400 naming the field before any response (or stream) starts.
  */
-export function flowRoutes(flows: readonly AnyFlow[], options: { maxBodySize: number }): Router {
+export function flowRoutes(flows: readonly AnyFlow[], options: { maxBodySize: number; contextProvider: ContextProvider }): Router {
   const router = express.Router();
   const json = express.json({ limit: options.maxBodySize, strict: false });
   for (const flow of flows) {
-    router.post(`/${flow.__action.name}`, json, checkFlowInput(flow), expressHandler(flow));
+    router.post(`/${flow.__action.name}`, json, checkFlowInput(flow), expressHandler(flow, { contextProvider: options.contextProvider }));
   }
   return router;
 }

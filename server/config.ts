@@ -14,7 +14,10 @@ export const DEFAULT_GEMINI_MODEL = 'googleai/gemini-2.5-flash';
 /** One row per setting: the single source for parsing, `--help` and the README table. */
 export const SETTINGS = [
   { env: 'PORT', flag: '--port', default: '8080', help: 'REST port (0 picks a free one).' },
-  { env: 'HOST', flag: '--host', default: '0.0.0.0', help: 'Interface REST (and gRPC) bind to.' },
+  { env: 'HOST', flag: '--host', default: '0.0.0.0', help: 'Interface REST and gRPC bind to.' },
+  { env: 'GRPC_PORT', flag: '--grpc-port', default: '50051', help: 'gRPC port (0 picks a free one).' },
+  { env: 'GRPC_ENABLED', flag: '--no-grpc', default: 'true', help: 'Serve gRPC; --no-grpc or GRPC_ENABLED=false turns it off.' },
+  { env: 'GRPC_REFLECTION', default: 'false', help: 'Serve gRPC server reflection (always on with DEBUG).' },
   { env: 'GEMINI_API_KEY', default: '', help: 'Gemini API key; when set (or GOOGLE_API_KEY), flows use Gemini.' },
   { env: 'GOOGLE_API_KEY', default: '', help: 'Alternative name for the Gemini API key.' },
   { env: 'GENKIT_MODEL', default: DEFAULT_GEMINI_MODEL, help: 'Gemini model used when a key is set.' },
@@ -42,6 +45,9 @@ const booleanText = (name: string) =>
 const RawConfigSchema = z.object({
   PORT: port('PORT'),
   HOST: z.string().min(1, 'HOST must not be empty'),
+  GRPC_PORT: port('GRPC_PORT'),
+  GRPC_ENABLED: booleanText('GRPC_ENABLED'),
+  GRPC_REFLECTION: booleanText('GRPC_REFLECTION'),
   GEMINI_API_KEY: z.string(),
   GOOGLE_API_KEY: z.string(),
   GENKIT_MODEL: z.string().min(1, 'GENKIT_MODEL must not be empty'),
@@ -57,6 +63,10 @@ export interface ServerConfig {
   port: number;
   /** Interface to bind. */
   host: string;
+  /** gRPC port, or null when gRPC is off. */
+  grpcPort: number | null;
+  /** Serve gRPC server reflection. */
+  grpcReflection: boolean;
   /** Which model answers, and with what credentials. */
   model: ModelSettings;
   /** Largest request body (REST) in bytes. */
@@ -83,6 +93,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
         help: { type: 'boolean', short: 'h' },
         port: { type: 'string' },
         host: { type: 'string' },
+        'grpc-port': { type: 'string' },
+        'no-grpc': { type: 'boolean' },
         debug: { type: 'boolean' },
       },
       strict: true,
@@ -98,6 +110,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   for (const setting of SETTINGS) raw[setting.env] = env[setting.env] ?? setting.default;
   if (values.port !== undefined) raw.PORT = values.port;
   if (values.host !== undefined) raw.HOST = values.host;
+  if (values['grpc-port'] !== undefined) raw.GRPC_PORT = values['grpc-port'];
+  if (values['no-grpc']) raw.GRPC_ENABLED = 'false';
   if (values.debug) raw.DEBUG = 'true';
 
   const result = RawConfigSchema.safeParse(raw);
@@ -116,6 +130,8 @@ function toServerConfig(raw: z.infer<typeof RawConfigSchema>): ServerConfig {
   return {
     port: raw.PORT,
     host: raw.HOST,
+    grpcPort: raw.GRPC_ENABLED ? raw.GRPC_PORT : null,
+    grpcReflection: raw.GRPC_REFLECTION || raw.DEBUG,
     model,
     maxBodySize: raw.MAX_BODY_SIZE,
     logLevel: raw.LOG_LEVEL,
@@ -131,7 +147,7 @@ export function helpText(): string {
   return [
     'Usage: npm start -- [options]',
     '',
-    'Serves every Genkit flow over REST (Genkit flow-server protocol).',
+    'Serves every Genkit flow over REST (Genkit flow-server protocol) and gRPC (genkit.flows.v1.FlowService).',
     'Without a Gemini API key the built-in offline model answers.',
     '',
     'Options and environment variables (flags win over the environment):',

@@ -18,6 +18,8 @@ describe('parseCli()', () => {
     assert.deepEqual(config([]), {
       port: 8080,
       host: '0.0.0.0',
+      grpcPort: 50051,
+      grpcReflection: false,
       model: { kind: 'offline', latencyMs: 0 },
       maxBodySize: 1048576,
       logLevel: 'info',
@@ -37,6 +39,14 @@ describe('parseCli()', () => {
       apiKey: 'k2',
       model: 'googleai/gemini-2.5-pro',
     });
+  });
+
+  it('turns gRPC off with --no-grpc or GRPC_ENABLED=false, and reflection on with DEBUG', () => {
+    assert.equal(config(['--no-grpc']).grpcPort, null);
+    assert.equal(config([], { GRPC_ENABLED: 'false' }).grpcPort, null);
+    assert.equal(config(['--grpc-port', '6000']).grpcPort, 6000);
+    assert.equal(config([], { DEBUG: 'true' }).grpcReflection, true);
+    assert.equal(config([], { GRPC_REFLECTION: 'true' }).grpcReflection, true);
   });
 
   it('lets flags win over the environment', () => {

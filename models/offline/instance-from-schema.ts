@@ -104,7 +104,8 @@ class Builder {
 
   private integer(schema: JsonSchema, salt: number): number {
     const low = Math.ceil(lowerBound(schema, 0, 1));
-    const high = Math.floor(upperBound(schema, low + 100, 1));
+    // Wide ranges (e.g. a line number up to 10 million) get small, plausible values.
+    const high = Math.min(Math.floor(upperBound(schema, low + 100, 1)), low + 100);
     if (high < low) return low;
     return low + (Math.imul(this.options.seed ^ salt, 2654435761) >>> 0) % (high - low + 1);
   }

@@ -1,0 +1,72 @@
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { ContextProvider } from 'genkit/context';
+import { readFileSync } from 'node:fs';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import type { AnyFlow } from '../flows/index.js';
+import { FlowServiceService } from '../generated/ts/genkit/flows/v1/flows.js';
+import { flowService } from './flow-service.js';
+import { LOCK_FILE } from './generated-paths.js';
+import { MessageConverter } from './message-converter.js';
+import { parseLock } from './proto-lock.js';
+import { buildServiceModel, flowSchemas, FULL_SERVICE_NAME } from './service-model.js';
+
+export interface GrpcServerOptions {
+  flows: readonly AnyFlow[];
+  host: string;
+  /** 0 asks the OS for a free port. */
+  port: number;
+  /** Largest accepted request message in bytes (larger → RESOURCE_EXHAUSTED). */
+  maxMessageBytes: number;
+  /** Serve grpc.reflection (off by default in production). */
+  reflection: boolean;
+  contextProvider: ContextProvider;
+  logger: Logger;
+  /** Adds server reflection; injected so this module does not depend on how descriptors are loaded. */
+  addReflection?: (server: Server) => void;
+}
+
+export interface RunningGrpcServer {
+  port: number;
+  health: HealthImplementation;
+  server: Server;
+  /** Marks the service NOT_SERVING, lets in-flight calls finish, then stops. */
+  close(): Promise<void>;
+}
+
+export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const server = new Server({
+    'grpc.max_receive_message_length': options.maxMessageBytes,
+  });
+  const service = buildServiceModel(options.flows.map(flowSchemas));
+  const converter = new MessageConverter(service.schema, parseLock(readFileSync(LOCK_FILE, 'utf8')));
+  const { definition, implementation } = flowService({
+    flows: options.flows,
+    service,
+    definition: FlowServiceService,
+    converter,
+    contextProvider: options.contextProvider,
+    logger: options.logger,
+  });
+  server.addService(definition, implementation);
+
+  const health = new HealthImplementation({ '': 'SERVING', [FULL_SERVICE_NAME]: 'SERVING' });
+  health.addToServer(server);
+  if (options.reflection) options.addReflection?.(server);
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    );
+  });
+  return {
+    port,
+    health,
+    server,
+    close: () => {
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(FULL_SERVICE_NAME, 'NOT_SERVING');
+      return new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    },
+  };
+}
