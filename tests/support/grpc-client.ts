@@ -1,5 +1,17 @@
 import { credentials, Metadata, type CallOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import * as generated from '../../generated/ts/genkit/flows/v1/flows.js';
 import { FlowServiceClient } from '../../generated/ts/genkit/flows/v1/flows.js';
+
+/**
+ * Builds a complete request message the way a ts-proto user does
+ * (`<Flow>Request.fromPartial`): unset required fields become proto3 zero values.
+ */
+export function requestFor(flow: string, data: object): object {
+  const name = `${flow.charAt(0).toUpperCase()}${flow.slice(1)}Request`;
+  const message = (generated as unknown as Record<string, { fromPartial?: (o: object) => object }>)[name];
+  if (!message?.fromPartial) throw new Error(`No generated message ${name}`);
+  return message.fromPartial(data);
+}
 
 /** The generated ts-proto client, dialled at 127.0.0.1. */
 export function flowClient(port: number): FlowServiceClient {
@@ -33,7 +45,7 @@ export function callUnary(client: FlowServiceClient, method: string, request: ob
   if (!fn) throw new Error(`The generated client has no method ${method}`);
   const [metadata, options] = prepare(settings);
   return new Promise((resolve, reject) => {
-    fn.call(client, request, metadata, options, (error, response) => (error ? reject(error) : resolve(response)));
+    fn.call(client, requestFor(method, request), metadata, options, (error, response) => (error ? reject(error) : resolve(response)));
   });
 }
 
@@ -42,7 +54,7 @@ export function callStream(client: FlowServiceClient, method: string, request: o
   const fn = (client as unknown as Record<string, StreamMethod>)[method];
   if (!fn) throw new Error(`The generated client has no method ${method}`);
   const [metadata, options] = prepare(settings);
-  return fn.call(client, request, metadata, options);
+  return fn.call(client, requestFor(method.replace(/Stream$/, ''), request), metadata, options);
 }
 
 /** Reads a whole stream: every message in order, or the error status it ended with. */
