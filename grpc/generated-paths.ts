@@ -1,13 +1,31 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Where the codegen writes; one place so the scripts, the server and the tests agree. */
-const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
+/** Where the codegen writes, relative to a project root; one place so scripts, server and tests agree. */
 
-export const REPO_ROOT = root('');
-export const GENERATED_DIR = root('generated');
-export const PROTO_ROOT = root('generated/proto');
-export const PROTO_FILE = root('generated/proto/genkit/flows/v1/flows.proto');
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface GeneratedPaths {
+  root: string;
+  generatedDir: string;
+  protoFile: string;
+  lockFile: string;
+  descriptorSet: string;
+}
+
 export const PROTO_FILE_IN_MODULE = 'genkit/flows/v1/flows.proto';
-export const LOCK_FILE = root('generated/proto/genkit/flows/v1/flows.lock.json');
-export const DESCRIPTOR_SET = root('generated/descriptor-set.binpb');
-export const BUF = root('node_modules/.bin/buf');
+
+export function generatedPaths(root: string = REPO_ROOT): GeneratedPaths {
+  return {
+    root,
+    generatedDir: join(root, 'generated'),
+    protoFile: join(root, 'generated/proto', PROTO_FILE_IN_MODULE),
+    lockFile: join(root, 'generated/proto/genkit/flows/v1/flows.lock.json'),
+    descriptorSet: join(root, 'generated/descriptor-set.binpb'),
+  };
+}
+
+export const LOCK_FILE = generatedPaths().lockFile;
+export const DESCRIPTOR_SET = generatedPaths().descriptorSet;
+/** The buf binary shipped by @bufbuild/buf. */
+export const BUF = join(REPO_ROOT, 'node_modules/.bin/buf');
