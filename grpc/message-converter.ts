@@ -44,7 +44,10 @@ export class MessageConverter {
     for (const field of message.fields) {
       const raw = decoded[field.tsName];
       const fieldPath = path ? `${path}.${field.jsonName}` : field.jsonName;
-      if (raw === undefined || raw === null) continue;
+      if (raw === undefined || raw === null) {
+        if (field.unsetIsNull) out[field.jsonName] = null;
+        continue;
+      }
       if (field.repeated) {
         out[field.jsonName] = (raw as unknown[]).map((item, i) => this.valueToJson(field.type, item, `${fieldPath}[${i}]`));
       } else if (field.map) {

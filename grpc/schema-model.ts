@@ -36,6 +36,8 @@ export interface FieldModel {
   map: boolean;
   /** proto3 `optional`: presence is tracked. */
   optional: boolean;
+  /** Nullable but not optional in Zod: an unset field means `null`, not absent. */
+  unsetIsNull?: boolean;
   /** Member of this oneof, if any. */
   oneof?: string;
   description?: string;
@@ -122,7 +124,8 @@ export class SchemaModelBuilder {
       return { ...base, type: this.elementType(inner.valueSchema as z.ZodTypeAny, path), repeated: false, map: true, optional: false };
     }
     const type = this.typeOf(inner, path);
-    return { ...base, type, repeated: false, map: false, optional };
+    const unsetIsNull = isNullableOnly(schema) ? { unsetIsNull: true } : {};
+    return { ...base, type, repeated: false, map: false, optional, ...unsetIsNull };
   }
 
   /** Element of a repeated field or value of a map: nested collections get a wrapper message. */
@@ -181,6 +184,13 @@ function numberType(schema: z.ZodNumber): ScalarType {
   const min = schema.minValue ?? Number.NEGATIVE_INFINITY;
   const max = schema.maxValue ?? Number.POSITIVE_INFINITY;
   return min >= INT32_MIN && max <= INT32_MAX ? 'int32' : 'int64';
+}
+
+/** `.nullable()` without `.optional()` or `.default()` on the outside: the key must be present, maybe null. */
+function isNullableOnly(schema: z.ZodTypeAny): boolean {
+  let current = schema;
+  while (current instanceof z.ZodEffects) current = current.innerType() as z.ZodTypeAny;
+  return current instanceof z.ZodNullable;
 }
 
 /** Strips optional / nullable / default / effects wrappers, remembering whether the field may be unset. */
