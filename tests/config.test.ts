@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ConfigError, DEFAULT_GEMINI_MODEL, parseCli, SETTINGS } from '../server/config.js';
@@ -63,6 +64,18 @@ describe('parseCli()', () => {
     assert.throws(() => parseCli([], { DEBUG: 'maybe' }), /DEBUG must be true or false/);
     assert.throws(() => parseCli([], { GEMINI_BASE_URL: 'not a url' }), /GEMINI_BASE_URL must be a URL/);
     assert.throws(() => parseCli(['--nope'], {}), /Unknown option '--nope'/);
+  });
+});
+
+describe('README configuration table', () => {
+  it('lists every setting with its flag and default', async () => {
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    for (const setting of SETTINGS) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${setting.env}\` |`));
+      assert.ok(row, `README has a row for ${setting.env}`);
+      if ('flag' in setting) assert.ok(row.includes(`\`${setting.flag}\``), `${setting.env} row names ${setting.flag}`);
+      if (setting.default) assert.ok(row.includes(`\`${setting.default}\``), `${setting.env} row shows default ${setting.default}`);
+    }
   });
 });
 
