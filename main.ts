@@ -16,14 +16,14 @@ async function main(): Promise<void> {
     process.stdout.write(`${cli.text}\n`);
     return;
   }
-  const logger = createLogger({ level: cli.config.logLevel });
+  const logger = createLogger({ level: cli.config.logLevel, format: cli.config.logFormat });
   const server = await startServer(cli.config, logger);
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'Shutting down');
+    logger.info({ signal, graceMs: cli.config.shutdownGraceMs }, 'Shutting down: finishing in-flight calls');
     await server.close();
     logger.info('Stopped');
     logger.flush();

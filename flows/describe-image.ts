@@ -1,4 +1,5 @@
 import { z, type Genkit } from 'genkit';
+import { checkImageUrl, type ImageUrlPolicy } from './image-url-guard.js';
 import { defineValidatedFlow } from './validated-flow.js';
 
 export const DEFAULT_IMAGE_URL =
@@ -14,7 +15,7 @@ export const DescribeImageOutputSchema = z.object({
 });
 
 /** Multimodal input: the image travels to the model as a media part. */
-export function defineDescribeImage(ai: Genkit) {
+export function defineDescribeImage(ai: Genkit, policy: ImageUrlPolicy) {
   return defineValidatedFlow(
     ai,
     {
@@ -24,6 +25,7 @@ export function defineDescribeImage(ai: Genkit) {
       outputSchema: DescribeImageOutputSchema,
     },
     async ({ imageUrl }, { abortSignal }) => {
+      await checkImageUrl(imageUrl, policy);
       const response = await ai.generate({
         prompt: [{ text: 'Describe this image in two or three sentences.' }, { media: { url: imageUrl } }],
         abortSignal,

@@ -14,13 +14,22 @@ import { defineTranslateText } from './translate-text.js';
  * are all derived from what this returns; adding a flow here (and running
  * `npm run gen`) is all it takes to serve it everywhere.
  */
-export function defineFlows(ai: Genkit): readonly AnyFlow[] {
+export interface FlowOptions {
+  /** describeImage accepts http: image URLs (debug only). */
+  allowHttpImages: boolean;
+  /** describeImage's limit for data: URLs, in bytes. */
+  maxDataUrlBytes: number;
+}
+
+const DEFAULT_OPTIONS: FlowOptions = { allowHttpImages: false, maxDataUrlBytes: 1048576 };
+
+export function defineFlows(ai: Genkit, options: FlowOptions = DEFAULT_OPTIONS): readonly AnyFlow[] {
   const getCurrentTime = defineGetCurrentTime(ai);
   return [
     defineTellJoke(ai),
     defineTellStory(ai),
     defineTranslateText(ai, { getCurrentTime: getCurrentTime.__action.name }),
-    defineDescribeImage(ai),
+    defineDescribeImage(ai, { allowHttp: options.allowHttpImages, maxDataUrlBytes: options.maxDataUrlBytes }),
     defineGenerateCharacter(ai),
     definePirateChat(ai),
     defineGenerateCode(ai),

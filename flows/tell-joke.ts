@@ -24,7 +24,9 @@ export function defineTellJoke(ai: Genkit) {
       outputSchema: TellJokeOutputSchema,
       streamSchema: TellJokeStreamSchema,
     },
-    async ({ name, username }, { sendChunk, abortSignal }) => {
+    async ({ name, username: given }, { sendChunk, abortSignal, context }) => {
+      // An authenticated caller's identity is the username unless the input names one.
+      const username = given ?? (context as { auth?: { name?: string } } | undefined)?.auth?.name;
       const { stream, response } = ai.generateStream({
         prompt: `Tell a short, family-friendly joke about ${name}.`,
         abortSignal,

@@ -4,8 +4,10 @@ import { readFileSync } from 'node:fs';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
+import type { SharedRateLimiter } from '../server/rate-limiter.js';
 import { FlowServiceService } from '../generated/ts/genkit/flows/v1/flows.js';
 import { flowService } from './flow-service.js';
+import { serverInterceptors } from './interceptors.js';
 import { LOCK_FILE } from './generated-paths.js';
 import { MessageConverter } from './message-converter.js';
 import { parseLock } from './proto-lock.js';
@@ -21,7 +23,11 @@ export interface GrpcServerOptions {
   /** Serve grpc.reflection (off by default in production). */
   reflection: boolean;
   contextProvider: ContextProvider;
+  /** The per-client-IP limiter shared with REST. */
+  limiter: SharedRateLimiter;
   logger: Logger;
+  /** True once shutdown has begun. */
+  isDraining: () => boolean;
   /** Adds server reflection; injected so this module does not depend on how descriptors are loaded. */
   addReflection?: (server: Server) => void;
 }
@@ -30,13 +36,23 @@ export interface RunningGrpcServer {
   port: number;
   health: HealthImplementation;
   server: Server;
-  /** Marks the service NOT_SERVING, lets in-flight calls finish, then stops. */
-  close(): Promise<void>;
+  /**
+   * Marks health NOT_SERVING, stops taking new calls and lets in-flight ones
+   * (streams included) finish for up to `graceMs`, then cancels what is left.
+   */
+  close(graceMs: number): Promise<void>;
 }
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const server = new Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
+    interceptors: serverInterceptors({
+      logger: options.logger,
+      limiter: options.limiter,
+      contextProvider: options.contextProvider,
+      isDraining: options.isDraining,
+      isExempt: (path) => path.startsWith('/grpc.health.v1.Health/') || path.startsWith('/grpc.reflection.'),
+    }),
   });
   const service = buildServiceModel(options.flows.map(flowSchemas));
   const converter = new MessageConverter(service.schema, parseLock(readFileSync(LOCK_FILE, 'utf8')));
@@ -63,10 +79,16 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     port,
     health,
     server,
-    close: () => {
+    close: (graceMs) => {
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(FULL_SERVICE_NAME, 'NOT_SERVING');
-      return new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      return new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.forceShutdown(), graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
     },
   };
 }

@@ -1,27 +1,69 @@
 import express, { type Express } from 'express';
 import type { ContextProvider } from 'genkit/context';
+import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
-import { errorHandler, notFound } from './errors.js';
+import type { SharedRateLimiter } from '../server/rate-limiter.js';
+import { errorHandler, genkitError, notFound, sendError } from './errors.js';
 import { flowRoutes } from './flow-routes.js';
+import { accessLog } from './middleware/access-log.js';
+import { authenticate } from './middleware/authenticate.js';
+import { bodySizeLimit } from './middleware/body-size.js';
+import { corsPolicy } from './middleware/cors-policy.js';
+import { rateLimit } from './middleware/rate-limit.js';
+import { requestId } from './middleware/request-id.js';
+import { securityHeaders } from './middleware/security-headers.js';
+import { trustedHosts } from './middleware/trusted-hosts.js';
 
 export interface RestAppOptions {
   /** The flows to serve, one route each. */
   flows: readonly AnyFlow[];
-  /** Builds each flow call's context from the request (shared with gRPC). */
+  /** Builds each flow call's context from the request, and authenticates it (shared with gRPC). */
   contextProvider: ContextProvider;
+  /** The per-client-IP limiter shared with gRPC. */
+  limiter: SharedRateLimiter;
+  logger: Logger;
   /** Largest accepted JSON body in bytes. */
   maxBodySize: number;
+  corsAllowedOrigins: string[];
+  trustedHosts: string[];
+  /** Express 'trust proxy': decides req.ip and req.secure behind load balancers. */
+  trustProxy: boolean | number | string[];
+  debug: boolean;
   /** Body of GET /health (status "ok" plus what the caller adds). */
   health: () => Record<string, unknown>;
+  /** True once shutdown has begun: new requests get 503, /health reports it. */
+  isDraining: () => boolean;
 }
 
-/** The express app: health, the flow routes, JSON 404s and a JSON error handler. */
+/**
+ * The REST surface, in the design's order: request ID → access log → security
+ * headers → CORS → trusted host → body size → rate limit → auth → flow
+ * handler. /health sits before the host check, the limiter and auth, so
+ * probes that address the pod by IP keep working.
+ */
 export function createRestApp(options: RestAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('trust proxy', options.trustProxy);
+
+  app.use(requestId);
+  app.use(accessLog(options.logger));
+  app.use(securityHeaders);
+  app.use(corsPolicy({ allowedOrigins: options.corsAllowedOrigins, debug: options.debug }));
   app.get('/health', (_req, res) => {
-    res.json({ status: 'ok', ...options.health() });
+    if (options.isDraining()) res.status(503).json({ status: 'shutting_down', ...options.health() });
+    else res.json({ status: 'ok', ...options.health() });
   });
+  app.use((_req, res, next) => {
+    if (!options.isDraining()) return next();
+    res.setHeader('Connection', 'close');
+    sendError(res, genkitError('UNAVAILABLE', 'The server is shutting down; retry on another instance.'));
+  });
+  app.use(trustedHosts(options.trustedHosts));
+  app.use(bodySizeLimit(options.maxBodySize));
+  app.use(rateLimit(options.limiter));
+  app.use(authenticate(options.contextProvider));
   app.use(flowRoutes(options.flows, { maxBodySize: options.maxBodySize, contextProvider: options.contextProvider }));
   app.use(notFound);
   app.use(errorHandler);

@@ -25,6 +25,13 @@ export const SETTINGS = [
   { env: 'OFFLINE_MODEL_LATENCY_MS', default: '0', help: 'Delay per streamed chunk of the offline model.' },
   { env: 'MAX_BODY_SIZE', default: '1048576', help: 'Largest accepted request body in bytes (larger → 413).' },
   { env: 'LOG_LEVEL', default: 'info', help: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
+  { env: 'LOG_FORMAT', default: 'json', help: 'json (one JSON object per line) or console (pretty; the default in debug).' },
+  { env: 'API_KEYS', default: '', help: 'Comma list of accepted API keys (`key` or `name:key`); unset = open.' },
+  { env: 'RATE_LIMIT', default: '60/minute', help: 'Calls per client IP: <count>/<second|minute|hour>.' },
+  { env: 'CORS_ALLOWED_ORIGINS', default: '', help: 'Comma list of origins allowed by CORS (default same-origin only).' },
+  { env: 'TRUSTED_HOSTS', default: '', help: 'Comma list of accepted Host headers (others → 400).' },
+  { env: 'TRUST_PROXY', default: 'false', help: "Express 'trust proxy': true, false, a hop count or a list of proxy IPs/CIDRs." },
+  { env: 'SHUTDOWN_GRACE_MS', default: '10000', help: 'On SIGTERM/SIGINT, how long in-flight calls may finish.' },
   { env: 'DEBUG', flag: '--debug', default: 'false', help: 'Development conveniences (never in production).' },
 ] as const;
 
@@ -56,7 +63,75 @@ const RawConfigSchema = z.object({
   MAX_BODY_SIZE: z.coerce.number().int('MAX_BODY_SIZE must be an integer').min(1, 'MAX_BODY_SIZE must be ≥ 1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   DEBUG: booleanText('DEBUG'),
+  LOG_FORMAT: z.enum(['json', 'console'], { errorMap: () => ({ message: 'LOG_FORMAT must be json or console' }) }),
+  API_KEYS: z.string().transform(commaList).transform(parseApiKeys),
+  RATE_LIMIT: z.string().transform((v, ctx) => parseRateLimit(v) ?? invalid(ctx, 'RATE_LIMIT must look like 60/minute (<count>/<second|minute|hour>)')),
+  CORS_ALLOWED_ORIGINS: z
+    .string()
+    .transform(commaList)
+    .refine((origins) => origins.every(isOrigin), 'CORS_ALLOWED_ORIGINS must be origins like https://app.example.com'),
+  TRUSTED_HOSTS: z.string().transform(commaList),
+  TRUST_PROXY: z.string().transform(parseTrustProxy),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0, 'SHUTDOWN_GRACE_MS must be ≥ 0'),
 });
+
+export interface RateLimit {
+  /** Calls allowed per window. */
+  points: number;
+  /** Window length in seconds. */
+  durationSeconds: number;
+}
+
+export interface ApiKey {
+  /** Who the key belongs to: the flow context's caller identity. */
+  name: string;
+  key: string;
+}
+
+const WINDOWS: Record<string, number> = { second: 1, minute: 60, hour: 3600 };
+
+export function parseRateLimit(text: string): RateLimit | null {
+  const match = /^\s*(\d+)\s*\/\s*(second|minute|hour)\s*$/i.exec(text);
+  if (!match?.[1] || !match[2]) return null;
+  const points = Number.parseInt(match[1], 10);
+  return points > 0 ? { points, durationSeconds: WINDOWS[match[2].toLowerCase()]! } : null;
+}
+
+/** `name:key` names a key; a bare key is named after its position (`key-1`, …) so logs never show it. */
+export function parseApiKeys(entries: string[]): ApiKey[] {
+  return entries.map((entry, i) => {
+    const match = /^([A-Za-z0-9._-]{1,64}):(.+)$/.exec(entry);
+    return match?.[1] && match[2] ? { name: match[1], key: match[2] } : { name: `key-${i + 1}`, key: entry };
+  });
+}
+
+function parseTrustProxy(text: string): boolean | number | string[] {
+  const value = text.trim().toLowerCase();
+  if (value === '' || value === 'false' || value === '0') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number.parseInt(value, 10);
+  return commaList(text);
+}
+
+function commaList(text: string): string[] {
+  return text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function isOrigin(text: string): boolean {
+  try {
+    return new URL(text).origin === text.replace(/\/$/, '');
+  } catch {
+    return false;
+  }
+}
+
+function invalid(ctx: z.RefinementCtx, message: string): never {
+  ctx.addIssue({ code: z.ZodIssueCode.custom, message });
+  return z.NEVER;
+}
 
 export interface ServerConfig {
   /** REST port; 0 asks the OS for a free one. */
@@ -75,6 +150,20 @@ export interface ServerConfig {
   logLevel: z.infer<typeof RawConfigSchema>['LOG_LEVEL'];
   /** Development conveniences. */
   debug: boolean;
+  /** JSON lines, or pretty console output. */
+  logFormat: 'json' | 'console';
+  /** Accepted API keys; empty means the API is open. */
+  apiKeys: ApiKey[];
+  /** Per-client-IP limit shared by REST and gRPC. */
+  rateLimit: RateLimit;
+  /** Origins CORS allows; empty means same-origin only (or `*` in debug). */
+  corsAllowedOrigins: string[];
+  /** Accepted Host headers; empty means any. */
+  trustedHosts: string[];
+  /** Express 'trust proxy' setting (client IP and protocol from X-Forwarded-*). */
+  trustProxy: boolean | number | string[];
+  /** Grace period for in-flight calls on shutdown. */
+  shutdownGraceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -113,6 +202,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   if (values['grpc-port'] !== undefined) raw.GRPC_PORT = values['grpc-port'];
   if (values['no-grpc']) raw.GRPC_ENABLED = 'false';
   if (values.debug) raw.DEBUG = 'true';
+  // Debug defaults to pretty logs unless LOG_FORMAT says otherwise.
+  if (env.LOG_FORMAT === undefined && /^(true|1|yes)$/i.test(raw.DEBUG ?? '')) raw.LOG_FORMAT = 'console';
 
   const result = RawConfigSchema.safeParse(raw);
   if (!result.success) {
@@ -136,6 +227,13 @@ function toServerConfig(raw: z.infer<typeof RawConfigSchema>): ServerConfig {
     maxBodySize: raw.MAX_BODY_SIZE,
     logLevel: raw.LOG_LEVEL,
     debug: raw.DEBUG,
+    logFormat: raw.LOG_FORMAT,
+    apiKeys: raw.API_KEYS,
+    rateLimit: raw.RATE_LIMIT,
+    corsAllowedOrigins: raw.CORS_ALLOWED_ORIGINS,
+    trustedHosts: raw.TRUSTED_HOSTS,
+    trustProxy: raw.TRUST_PROXY,
+    shutdownGraceMs: raw.SHUTDOWN_GRACE_MS,
   };
 }
 

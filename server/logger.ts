@@ -3,6 +3,8 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 export interface LoggerOptions {
   /** pino level name. */
   level: string;
+  /** json: one object per line (default); console: pretty (pino-pretty). */
+  format?: 'json' | 'console';
   /** Where JSON lines go; stdout when omitted (tests pass a capture stream). */
   destination?: DestinationStream;
 }
@@ -11,6 +13,9 @@ export interface LoggerOptions {
 export const REDACTED_PATHS = [
   'apiKey',
   '*.apiKey',
+  'key',
+  '*.key',
+  'apiKeys',
   'config.model.apiKey',
   'req.headers.authorization',
   'req.headers.cookie',
@@ -20,6 +25,12 @@ export const REDACTED_PATHS = [
 ];
 
 export function createLogger(options: LoggerOptions): Logger {
+  // Async writes to stdout: logging must not block the event loop on a busy server.
+  const destination =
+    options.destination ??
+    (options.format === 'console'
+      ? pino.transport({ target: 'pino-pretty', options: { colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l' } })
+      : pino.destination({ dest: 1, sync: false }));
   return pino(
     {
       level: options.level,
@@ -27,6 +38,6 @@ export function createLogger(options: LoggerOptions): Logger {
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    destination,
   );
 }

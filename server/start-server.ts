@@ -7,6 +7,7 @@ import { startGrpcServer, type RunningGrpcServer } from '../grpc/server.js';
 import { createRestApp } from '../rest/app.js';
 import type { ServerConfig } from './config.js';
 import { createFlowContextProvider } from './flow-context.js';
+import { createRateLimiter } from './rate-limiter.js';
 
 export interface RunningServer {
   /** The port REST actually listens on (useful when the config asked for 0). */
@@ -16,21 +17,37 @@ export interface RunningServer {
   /** The model every flow uses. */
   modelName: string;
   flows: readonly AnyFlow[];
-  /** Stops accepting connections and resolves once every connection is closed. */
-  close(): Promise<void>;
+  /**
+   * Graceful shutdown: /health → 503 and gRPC health NOT_SERVING, no new
+   * connections or calls, in-flight requests, SSE streams and RPCs finish
+   * within the grace period (default: the config's), then the rest is closed.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
-/** Builds the Genkit app from the config and starts the REST surface; resolves with the bound port. */
+/** Builds the Genkit app from the config and starts REST and gRPC; resolves with the bound ports. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   const { ai, modelName, modelReason } = createGenkit(config.model);
-  const flows = defineFlows(ai);
+  const flows = defineFlows(ai, { allowHttpImages: config.debug, maxDataUrlBytes: config.maxBodySize });
   logger.info({ model: modelName, reason: modelReason }, `Model in use: ${modelName} (${modelReason})`);
+  warnAboutOpenSettings(config, logger);
 
-  const contextProvider = createFlowContextProvider();
+  let draining = false;
+  const isDraining = () => draining;
+  const contextProvider = createFlowContextProvider({ apiKeys: config.apiKeys });
+  const limiter = createRateLimiter(config.rateLimit);
+
   const app = createRestApp({
     flows,
     contextProvider,
+    limiter,
+    logger,
     maxBodySize: config.maxBodySize,
+    corsAllowedOrigins: config.corsAllowedOrigins,
+    trustedHosts: config.trustedHosts,
+    trustProxy: config.trustProxy,
+    debug: config.debug,
+    isDraining,
     health: () => ({ model: modelName, offline: config.model.kind === 'offline', flows: flows.length }),
   });
   const http = createServer(app);
@@ -47,7 +64,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       maxMessageBytes: config.maxBodySize,
       reflection: config.grpcReflection,
       contextProvider,
+      limiter,
       logger,
+      isDraining,
     });
     logger.info({ port: grpc.port, reflection: config.grpcReflection }, `gRPC listening on ${config.host}:${grpc.port}`);
   }
@@ -57,10 +76,18 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     grpcPort: grpc?.port ?? null,
     modelName,
     flows,
-    close: async () => {
-      await Promise.all([closeHttp(http), grpc?.close()]);
+    close: async (graceMs = config.shutdownGraceMs) => {
+      draining = true;
+      await Promise.all([closeHttp(http, graceMs), grpc?.close(graceMs)]);
     },
   };
+}
+
+/** Secure by default: an open setting outside debug is allowed, but said out loud at start-up. */
+function warnAboutOpenSettings(config: ServerConfig, logger: Logger): void {
+  if (config.debug) return;
+  if (config.apiKeys.length === 0) logger.warn('API_KEYS is not set: every flow can be called without authentication');
+  if (config.trustedHosts.length === 0) logger.warn('TRUSTED_HOSTS is not set: requests for any Host header are accepted');
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -73,9 +100,15 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-function closeHttp(server: Server): Promise<void> {
+/** Stops listening, lets open requests finish for `graceMs`, then closes every connection left. */
+function closeHttp(server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.close((err) => (err ? reject(err) : resolve()));
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close((err) => {
+      clearTimeout(force);
+      if (err) reject(err);
+      else resolve();
+    });
     server.closeIdleConnections();
   });
 }

@@ -25,7 +25,35 @@ describe('parseCli()', () => {
       maxBodySize: 1048576,
       logLevel: 'info',
       debug: false,
+      logFormat: 'json',
+      apiKeys: [],
+      rateLimit: { points: 60, durationSeconds: 60 },
+      corsAllowedOrigins: [],
+      trustedHosts: [],
+      trustProxy: false,
+      shutdownGraceMs: 10000,
     });
+  });
+
+  it('parses API keys, rate limits, lists and trust proxy', () => {
+    const c = config([], {
+      API_KEYS: 'alice:k-1, k-2',
+      RATE_LIMIT: '3/second',
+      CORS_ALLOWED_ORIGINS: 'https://a.example, http://localhost:3000',
+      TRUSTED_HOSTS: 'api.example.com,localhost',
+      TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
+    });
+    assert.deepEqual(c.apiKeys, [
+      { name: 'alice', key: 'k-1' },
+      { name: 'key-2', key: 'k-2' },
+    ]);
+    assert.deepEqual(c.rateLimit, { points: 3, durationSeconds: 1 });
+    assert.deepEqual(c.corsAllowedOrigins, ['https://a.example', 'http://localhost:3000']);
+    assert.deepEqual(c.trustedHosts, ['api.example.com', 'localhost']);
+    assert.deepEqual(c.trustProxy, ['10.0.0.0/8', '127.0.0.1']);
+    assert.equal(config([], { TRUST_PROXY: '1' }).trustProxy, 1);
+    assert.equal(config([], { DEBUG: 'true' }).logFormat, 'console');
+    assert.equal(config([], { DEBUG: 'true', LOG_FORMAT: 'json' }).logFormat, 'json');
   });
 
   it('selects Gemini when GEMINI_API_KEY is set, with GENKIT_MODEL and GEMINI_BASE_URL', () => {
@@ -64,6 +92,10 @@ describe('parseCli()', () => {
     assert.throws(() => parseCli([], { DEBUG: 'maybe' }), /DEBUG must be true or false/);
     assert.throws(() => parseCli([], { GEMINI_BASE_URL: 'not a url' }), /GEMINI_BASE_URL must be a URL/);
     assert.throws(() => parseCli(['--nope'], {}), /Unknown option '--nope'/);
+    assert.throws(() => parseCli([], { RATE_LIMIT: '10 per minute' }), /RATE_LIMIT must look like 60\/minute/);
+    assert.throws(() => parseCli([], { RATE_LIMIT: '0/minute' }), /RATE_LIMIT/);
+    assert.throws(() => parseCli([], { CORS_ALLOWED_ORIGINS: 'not-an-origin' }), /CORS_ALLOWED_ORIGINS/);
+    assert.throws(() => parseCli([], { LOG_FORMAT: 'xml' }), /LOG_FORMAT must be json or console/);
   });
 });
 

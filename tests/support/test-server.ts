@@ -28,7 +28,7 @@ export interface TestServer extends RunningServer {
  * environment as `npm start` would read it (no key → offline model).
  */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const cli = parseCli([], { PORT: '0', GRPC_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env });
+  const cli = parseCli([], { PORT: '0', GRPC_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', RATE_LIMIT: '1000000/minute', ...env });
   if (cli.kind !== 'config') throw new Error('unexpected --help');
   const logs = new LogCapture();
   const server = await startServer(cli.config, createLogger({ level: cli.config.logLevel, destination: logs }));
