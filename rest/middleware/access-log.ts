@@ -13,7 +13,9 @@ export function accessLog(logger: Logger): RequestHandler {
   return pinoHttp({
     logger,
     genReqId: (req: IncomingMessage) => String(req.headers['x-request-id']),
-    customAttributeKeys: { reqId: 'requestId', responseTime: 'durationMs' },
+    customAttributeKeys: { responseTime: 'durationMs' },
+    // On the access line and on every line written through req.log.
+    customProps: (req: IncomingMessage) => ({ requestId: req.headers['x-request-id'] }),
     serializers: {
       req: (req: { method: string; url: string; raw: IncomingMessage & { ip?: string } }) => ({
         method: req.method,
