@@ -1,4 +1,4 @@
-import { expressHandler } from '@genkit-ai/express';
+import { expressHandler } from './genkit-express.js';
 import express, { type RequestHandler, type Router } from 'express';
 import { GenkitError } from 'genkit';
 import type { ContextProvider } from 'genkit/context';
