@@ -29,8 +29,13 @@ async function main(): Promise<void> {
     logger.flush();
     process.exit(0);
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  // Importing `genkit` installs SIGTERM/SIGINT handlers that call process.exit(0)
+  // at once (genkit 1.42, lib/genkit.mjs), which would cut in-flight calls
+  // short. This process owns its shutdown, so only our handler stays.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, stop);
+  }
 }
 
 main().catch((e: unknown) => {
