@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { defineFlows, type AnyFlow } from '../flows/index.js';
 import { createGenkit } from '../genkit.config.js';
+import { DESCRIPTOR_SET } from '../grpc/generated-paths.js';
+import { addReflection } from '../grpc/reflection.js';
 import { startGrpcServer, type RunningGrpcServer } from '../grpc/server.js';
 import { createRestApp } from '../rest/app.js';
 import type { ServerConfig } from './config.js';
@@ -67,6 +70,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       limiter,
       logger,
       isDraining,
+      addReflection: (server) => addReflection(server, readFileSync(DESCRIPTOR_SET)),
     });
     logger.info({ port: grpc.port, reflection: config.grpcReflection }, `gRPC listening on ${config.host}:${grpc.port}`);
   }

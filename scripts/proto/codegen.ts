@@ -1,15 +1,17 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { defineFlows } from '../../flows/index.js';
 import { createGenkit } from '../../genkit.config.js';
-import { BUF, generatedPaths } from '../../grpc/generated-paths.js';
+import { BUF, generatedPaths, REPO_ROOT } from '../../grpc/generated-paths.js';
 import { parseLock, serializeLock } from '../../grpc/proto-lock.js';
 import { flowSchemas, type FlowSchemas } from '../../grpc/service-model.js';
 import { generateProto } from './generate-proto.js';
 
 const run = promisify(execFile);
+const HEALTH_PROTO_DIR = join(REPO_ROOT, 'node_modules/grpc-health-check/proto');
 
 /** The flows' schemas, read from the same registry the server uses (offline model: no key, no network). */
 export function registryFlowSchemas(): FlowSchemas[] {
@@ -32,7 +34,25 @@ export async function runCodegen(root: string, flows: readonly FlowSchemas[] = r
 
   await buf(root, ['lint']);
   await buf(root, ['generate']);
-  await buf(root, ['build', '--output', paths.descriptorSet]);
+  await writeFile(paths.descriptorSet, await descriptorSet(root));
+}
+
+/**
+ * One FileDescriptorSet for reflection: our module (with its imports, e.g.
+ * struct.proto) plus grpc-health-check's health proto. FileDescriptorSet is
+ * `repeated FileDescriptorProto file = 1`, so two sets concatenate into one.
+ */
+async function descriptorSet(root: string): Promise<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), 'descriptors-'));
+  try {
+    const ours = join(dir, 'flows.binpb');
+    const health = join(dir, 'health.binpb');
+    await buf(root, ['build', '--output', ours]);
+    await buf(root, ['build', HEALTH_PROTO_DIR, '--output', health]);
+    return Buffer.concat([await readFile(ours), await readFile(health)]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export async function buf(cwd: string, args: string[]): Promise<string> {
