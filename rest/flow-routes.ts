@@ -1,9 +1,10 @@
 import { expressHandler } from './genkit-express.js';
-import express, { type RequestHandler, type Router } from 'express';
+import express, { type RequestHandler, type Response, type Router } from 'express';
 import { GenkitError } from 'genkit';
 import type { ContextProvider } from 'genkit/context';
 import { parseFlowInput } from '../flows/validated-flow.js';
 import type { AnyFlow } from '../flows/index.js';
+import { abortReasons } from '../server/normalize-error.js';
 import { genkitError, sendError } from './errors.js';
 
 /**
@@ -16,9 +17,29 @@ export function flowRoutes(flows: readonly AnyFlow[], options: { maxBodySize: nu
   const router = express.Router();
   const json = express.json({ limit: options.maxBodySize, strict: false });
   for (const flow of flows) {
-    router.post(`/${flow.__action.name}`, json, checkFlowInput(flow), expressHandler(flow, { contextProvider: options.contextProvider }));
+    router.post(`/${flow.__action.name}`, json, checkFlowInput(flow), (req, res, next) => {
+      const handler = expressHandler(abortingOnDisconnect(flow, res), { contextProvider: options.contextProvider });
+      return handler(req, res, next);
+    });
   }
   return router;
+}
+
+/**
+ * expressHandler aborts the flow on the request's 'close' event, but once a
+ * body parser has read the body, Node has already emitted it, so a client
+ * that disconnects mid-call would not stop the flow or its model call. We
+ * watch the response instead: closed before it finished means the client is
+ * gone, and that aborts the signal handed to `flow.run`.
+ */
+function abortingOnDisconnect(flow: AnyFlow, res: Response): AnyFlow {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(abortReasons.cancelled());
+  });
+  const run: AnyFlow['run'] = (input, opts) =>
+    flow.run(input, { ...opts, abortSignal: opts?.abortSignal ? AbortSignal.any([opts.abortSignal, controller.signal]) : controller.signal });
+  return Object.create(flow, { run: { value: run } }) as AnyFlow;
 }
 
 function checkFlowInput(flow: AnyFlow): RequestHandler {
