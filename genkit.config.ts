@@ -1,7 +1,9 @@
 import { googleAI } from '@genkit-ai/google-genai';
 import { genkit, type Genkit } from 'genkit';
 import { fileURLToPath } from 'node:url';
-import { OFFLINE_MODEL_NAME, offlineModelPlugin } from './models/offline/offline-model.js';
+import { OFFLINE_MODEL_INFO, OFFLINE_MODEL_NAME, offlineModelPlugin } from './models/offline/offline-model.js';
+import { createModelPolicies, type ModelPolicies, type ResilienceSettings } from './models/resilience/model-policies.js';
+import { defineResilientModel, resilientModelName } from './models/resilience/resilient-model.js';
 
 /**
  * Creates the one Genkit instance of a process: the model plugin, the default
@@ -27,31 +29,46 @@ export type ModelSettings =
 
 export const PROMPT_DIR = fileURLToPath(new URL('./prompts', import.meta.url));
 
+/** Defaults of LLM_TIMEOUT_MS, LLM_MAX_RETRIES, CB_* (see server/config.ts). */
+export const DEFAULT_RESILIENCE: ResilienceSettings = {
+  timeoutMs: 120_000,
+  maxRetries: 2,
+  retryBaseDelayMs: 250,
+  breaker: { enabled: true, failureThreshold: 5, recoveryTimeoutMs: 30_000 },
+};
+
 export interface GenkitApp {
   ai: Genkit;
-  /** The default model every flow uses. */
+  /** The model that answers (the flows call it through `resilient/<modelName>`). */
   modelName: string;
+  /** Breaker, retries and timeout around every call of that model. */
+  policies: ModelPolicies;
   /** Why this model was chosen, for the start-up log and /health. */
   modelReason: string;
 }
 
-export function createGenkit(settings: ModelSettings): GenkitApp {
+export function createGenkit(settings: ModelSettings, resilience: ResilienceSettings = DEFAULT_RESILIENCE): GenkitApp {
+  const policies = createModelPolicies(resilience);
   if (settings.kind === 'gemini') {
     const ai = genkit({
       plugins: [googleAI({ apiKey: settings.apiKey, ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}) })],
-      model: settings.model,
+      model: resilientModelName(settings.model),
       promptDir: PROMPT_DIR,
     });
-    return { ai, modelName: settings.model, modelReason: 'a Gemini API key is set' };
+    const info = googleAI.model(settings.model.replace(/^googleai\//, '')).info;
+    defineResilientModel(ai, { name: settings.model, ...(info ? { info } : {}) }, policies);
+    return { ai, modelName: settings.model, policies, modelReason: 'a Gemini API key is set' };
   }
   const ai = genkit({
     plugins: [offlineModelPlugin({ latencyMs: settings.latencyMs })],
-    model: OFFLINE_MODEL_NAME,
+    model: resilientModelName(OFFLINE_MODEL_NAME),
     promptDir: PROMPT_DIR,
   });
+  defineResilientModel(ai, { name: OFFLINE_MODEL_NAME, info: OFFLINE_MODEL_INFO }, policies);
   return {
     ai,
     modelName: OFFLINE_MODEL_NAME,
+    policies,
     modelReason: 'no GEMINI_API_KEY or GOOGLE_API_KEY is set, so the built-in offline model answers (deterministic, no network)',
   };
 }

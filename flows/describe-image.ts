@@ -1,5 +1,6 @@
 import { z, type Genkit } from 'genkit';
 import { checkImageUrl, type ImageUrlPolicy } from './image-url-guard.js';
+import type { FlowCache } from '../server/response-cache.js';
 import { defineValidatedFlow } from './validated-flow.js';
 
 export const DEFAULT_IMAGE_URL =
@@ -15,7 +16,7 @@ export const DescribeImageOutputSchema = z.object({
 });
 
 /** Multimodal input: the image travels to the model as a media part. */
-export function defineDescribeImage(ai: Genkit, policy: ImageUrlPolicy) {
+export function defineDescribeImage(ai: Genkit, policy: ImageUrlPolicy, cache: FlowCache | null = null) {
   return defineValidatedFlow(
     ai,
     {
@@ -23,6 +24,7 @@ export function defineDescribeImage(ai: Genkit, policy: ImageUrlPolicy) {
       description: 'Describes the image at a URL in a few sentences.',
       inputSchema: DescribeImageInputSchema,
       outputSchema: DescribeImageOutputSchema,
+      cache,
     },
     async ({ imageUrl }, { abortSignal }) => {
       await checkImageUrl(imageUrl, policy);

@@ -1,4 +1,5 @@
 import { GenkitError, z, type Genkit } from 'genkit';
+import type { FlowCache } from '../server/response-cache.js';
 import { defineValidatedFlow } from './validated-flow.js';
 
 export const GenerateCharacterInputSchema = z.object({
@@ -21,7 +22,7 @@ export const GenerateCharacterOutputSchema = z.object({
 });
 
 /** Nested structured output: an object with an array and a nested object of bounded integers. */
-export function defineGenerateCharacter(ai: Genkit) {
+export function defineGenerateCharacter(ai: Genkit, cache: FlowCache | null = null) {
   return defineValidatedFlow(
     ai,
     {
@@ -29,6 +30,7 @@ export function defineGenerateCharacter(ai: Genkit) {
       description: 'Invents a role-playing game character: back story, abilities and skill scores.',
       inputSchema: GenerateCharacterInputSchema,
       outputSchema: GenerateCharacterOutputSchema,
+      cache,
     },
     async ({ name }, { abortSignal }) => {
       const { output } = await ai.generate({

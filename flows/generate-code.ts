@@ -1,4 +1,5 @@
 import { GenkitError, z, type Genkit } from 'genkit';
+import type { FlowCache } from '../server/response-cache.js';
 import { defineValidatedFlow } from './validated-flow.js';
 
 export const GenerateCodeInputSchema = z.object({
@@ -25,7 +26,7 @@ export const GenerateCodeOutputSchema = z.object({
 });
 
 /** Structured output: code plus an explanation and a file name. */
-export function defineGenerateCode(ai: Genkit) {
+export function defineGenerateCode(ai: Genkit, cache: FlowCache | null = null) {
   return defineValidatedFlow(
     ai,
     {
@@ -33,6 +34,7 @@ export function defineGenerateCode(ai: Genkit) {
       description: 'Writes code in a given language from a description, with an explanation and a file name.',
       inputSchema: GenerateCodeInputSchema,
       outputSchema: GenerateCodeOutputSchema,
+      cache,
     },
     async ({ description, language }, { abortSignal }) => {
       const { output } = await ai.generate({

@@ -1,4 +1,5 @@
 import type { Action, Genkit, z } from 'genkit';
+import type { FlowCache } from '../server/response-cache.js';
 import { defineDescribeImage } from './describe-image.js';
 import { defineGenerateCharacter } from './generate-character.js';
 import { defineGenerateCode } from './generate-code.js';
@@ -19,21 +20,23 @@ export interface FlowOptions {
   allowHttpImages: boolean;
   /** describeImage's limit for data: URLs, in bytes. */
   maxDataUrlBytes: number;
+  /** Response cache for the idempotent flows (never tellJoke, pirateChat, tellStory); null: off. */
+  cache: FlowCache | null;
 }
 
-const DEFAULT_OPTIONS: FlowOptions = { allowHttpImages: false, maxDataUrlBytes: 1048576 };
+const DEFAULT_OPTIONS: FlowOptions = { allowHttpImages: false, maxDataUrlBytes: 1048576, cache: null };
 
 export function defineFlows(ai: Genkit, options: FlowOptions = DEFAULT_OPTIONS): readonly AnyFlow[] {
   const getCurrentTime = defineGetCurrentTime(ai);
   return [
     defineTellJoke(ai),
     defineTellStory(ai),
-    defineTranslateText(ai, { getCurrentTime: getCurrentTime.__action.name }),
-    defineDescribeImage(ai, { allowHttp: options.allowHttpImages, maxDataUrlBytes: options.maxDataUrlBytes }),
-    defineGenerateCharacter(ai),
+    defineTranslateText(ai, { getCurrentTime: getCurrentTime.__action.name }, options.cache),
+    defineDescribeImage(ai, { allowHttp: options.allowHttpImages, maxDataUrlBytes: options.maxDataUrlBytes }, options.cache),
+    defineGenerateCharacter(ai, options.cache),
     definePirateChat(ai),
-    defineGenerateCode(ai),
-    defineReviewCode(ai),
+    defineGenerateCode(ai, options.cache),
+    defineReviewCode(ai, options.cache),
   ] as const;
 }
 

@@ -1,4 +1,5 @@
 import { GenkitError, z, type Genkit } from 'genkit';
+import type { FlowCache } from '../server/response-cache.js';
 import { defineValidatedFlow } from './validated-flow.js';
 
 export const ReviewCodeInputSchema = z.object({
@@ -24,7 +25,7 @@ export const ReviewCodeOutputSchema = z.object({
 export const CODE_REVIEW_SCHEMA_NAMES = { input: 'CodeReviewInput', output: 'CodeReviewOutput' } as const;
 
 /** Dotprompt: the template lives in prompts/code_review.prompt. */
-export function defineReviewCode(ai: Genkit) {
+export function defineReviewCode(ai: Genkit, cache: FlowCache | null = null) {
   ai.defineSchema(CODE_REVIEW_SCHEMA_NAMES.input, ReviewCodeInputSchema);
   ai.defineSchema(CODE_REVIEW_SCHEMA_NAMES.output, ReviewCodeOutputSchema);
   const codeReview = ai.prompt<typeof ReviewCodeInputSchema, typeof ReviewCodeOutputSchema>('code_review');
@@ -36,6 +37,7 @@ export function defineReviewCode(ai: Genkit) {
       description: 'Reviews code with the code_review Dotprompt: summary, issues by severity and line, and a score.',
       inputSchema: ReviewCodeInputSchema,
       outputSchema: ReviewCodeOutputSchema,
+      cache,
     },
     async (input, { abortSignal }) => {
       const { output } = await codeReview(input, { abortSignal });

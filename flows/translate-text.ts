@@ -1,4 +1,5 @@
 import { GenkitError, z, type Genkit } from 'genkit';
+import type { FlowCache } from '../server/response-cache.js';
 import { defineValidatedFlow } from './validated-flow.js';
 
 export const TranslateTextInputSchema = z.object({
@@ -27,7 +28,7 @@ export const TranslateTextOutputSchema = z.object({
 export const SANITIZED_TEXT_LIMIT = 2000;
 
 /** Structured output, a tool offered to the model, and a traced `ai.run` step. */
-export function defineTranslateText(ai: Genkit, tools: { getCurrentTime: string }) {
+export function defineTranslateText(ai: Genkit, tools: { getCurrentTime: string }, cache: FlowCache | null = null) {
   return defineValidatedFlow(
     ai,
     {
@@ -36,6 +37,7 @@ export function defineTranslateText(ai: Genkit, tools: { getCurrentTime: string 
         'Translates text into a target language and rates its confidence; the model may ask the getCurrentTime tool for the date.',
       inputSchema: TranslateTextInputSchema,
       outputSchema: TranslateTextOutputSchema,
+      cache,
     },
     async ({ text, targetLanguage }, { abortSignal }) => {
       const sanitized = await ai.run('sanitize-input', async () => text.trim().slice(0, SANITIZED_TEXT_LIMIT));

@@ -1,6 +1,7 @@
 import { GenkitError, z, type Genkit } from 'genkit';
 import type { FlowConfig, FlowFn } from 'genkit';
 import { logger } from 'genkit/logging';
+import type { CacheOutcome, FlowCache } from '../server/response-cache.js';
 
 /**
  * Every flow is defined through `defineValidatedFlow`, so that schema defaults
@@ -13,18 +14,36 @@ import { logger } from 'genkit/logging';
  */
 export function defineValidatedFlow<I extends z.ZodTypeAny, O extends z.ZodTypeAny, S extends z.ZodTypeAny = z.ZodTypeAny>(
   ai: Genkit,
-  config: FlowConfig<I, O, S> & { inputSchema: I; outputSchema: O; description: string },
+  config: FlowConfig<I, O, S> & {
+    inputSchema: I;
+    outputSchema: O;
+    description: string;
+    /** Idempotent flows pass the response cache: equal inputs (after defaults) share one result. */
+    cache?: FlowCache | null;
+  },
   fn: FlowFn<I, O, S>,
 ) {
-  const { description, ...flowConfig } = config;
-  const flow = ai.defineFlow(
-    { ...flowConfig, metadata: { ...flowConfig.metadata, description } },
-    async (input, sideChannel) => checkFlowOutput(config, await fn(parseFlowInput(config.inputSchema, input), sideChannel)),
-  );
+  const { description, cache, ...flowConfig } = config;
+  const flow = ai.defineFlow({ ...flowConfig, metadata: { ...flowConfig.metadata, description } }, async (raw, sideChannel) => {
+    const input = parseFlowInput(config.inputSchema, raw);
+    if (!cache) return checkFlowOutput(config, await fn(input, sideChannel));
+    const { value, outcome } = await cache.getOrCompute(config.name, input, sideChannel.abortSignal, async (signal) =>
+      // The shared computation has its own signal: it stops only when every waiting caller has gone.
+      checkFlowOutput(config, await fn(input, Object.assign((chunk: z.infer<S>) => sideChannel(chunk), sideChannel, { abortSignal: signal }))),
+    );
+    reportCacheOutcome(sideChannel.context, outcome);
+    return value;
+  });
   // Genkit 1.42's FlowConfig has no description; the action metadata does, and
   // the Dev UI, the proto comments and the API docs read it from there.
   flow.__action.description = description;
   return flow;
+}
+
+/** Adapters give each call a `response` slot in its context; the cache outcome goes there (X-Cache, logs). */
+function reportCacheOutcome(context: unknown, outcome: CacheOutcome): void {
+  const slot = (context as { response?: { cache?: CacheOutcome } } | undefined)?.response;
+  if (slot) slot.cache = outcome;
 }
 
 /**

@@ -1,18 +1,19 @@
-import type {
+import {
   Metadata,
-  MethodDefinition,
-  sendUnaryData,
-  ServerUnaryCall,
-  ServerWritableStream,
-  ServiceDefinition,
-  ServiceError,
-  UntypedServiceImplementation,
+  type MethodDefinition,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type ServiceDefinition,
+  type ServiceError,
+  type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { GenkitError } from 'genkit';
 import type { ContextProvider } from 'genkit/context';
 import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
 import { parseFlowInput } from '../flows/validated-flow.js';
+import type { FlowContext } from '../server/flow-context.js';
 import { abortReasons, normalizeError } from '../server/normalize-error.js';
 import { GRPC_STATUS } from '../server/status-codes.js';
 import type { MessageConverter } from './message-converter.js';
@@ -68,7 +69,7 @@ async function serveUnary(
   try {
     const { input, context } = await prepare(call.request, call.metadata, rpc, flow, options);
     const { result } = await flow.run(input, { context, abortSignal: signal });
-    callback(null, options.converter.fromFlowJson(rpc.responseMessage, result));
+    callback(null, options.converter.fromFlowJson(rpc.responseMessage, result), responseTrailers(context));
   } catch (e: unknown) {
     callback(toServiceError(e, signal, rpc, options.logger));
   } finally {
@@ -95,6 +96,14 @@ async function serveStream(call: ServerWritableStream<Decoded, unknown>, rpc: Rp
   } finally {
     dispose();
   }
+}
+
+/** What the flow reported for this call (the cache outcome), as trailing metadata. */
+function responseTrailers(context: unknown): Metadata {
+  const trailers = new Metadata();
+  const cache = (context as Partial<FlowContext> | undefined)?.response?.cache;
+  if (cache) trailers.set('x-cache', cache);
+  return trailers;
 }
 
 /** Request → validated flow input (defaults applied) and the flow context, before the flow starts. */
@@ -147,7 +156,10 @@ function deadlineMs(deadline: Date | number): number {
 function toServiceError(error: unknown, signal: AbortSignal, rpc: RpcModel, logger: Logger): Partial<ServiceError> {
   const normalized = normalizeError(error, signal);
   if (normalized.status === 'INTERNAL') logger.error({ err: error, rpc: rpc.rpcName }, 'RPC failed');
-  return { code: GRPC_STATUS[normalized.status], details: normalized.originalMessage };
+  const metadata = new Metadata();
+  const retryAfter = (normalized.detail as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+  if (retryAfter !== undefined) metadata.set('retry-after', String(retryAfter));
+  return { code: GRPC_STATUS[normalized.status], details: normalized.originalMessage, metadata };
 }
 
 /** Wraps the generated deserializer so undecodable bytes reach the handler as a marker, not an INTERNAL error. */

@@ -59,7 +59,7 @@ const requestIdInterceptor: ServerInterceptor = (_method, call) => {
   });
 };
 
-/** One access line per RPC: method, status, duration, request ID, peer. */
+/** One access line per RPC: method, status, duration, request ID, peer (and cache outcome). */
 function accessLogInterceptor(logger: Logger): ServerInterceptor {
   return (method: ServerMethodDefinition<unknown, unknown>, call: ServerInterceptingCallInterface) => {
     const started = performance.now();
@@ -73,8 +73,10 @@ function accessLogInterceptor(logger: Logger): ServerInterceptor {
           },
         }),
       sendStatus: (status, next) => {
+        const cache = status.metadata?.get('x-cache')[0];
         const line = {
           requestId,
+          ...(cache ? { cache: String(cache) } : {}),
           rpc: method.path,
           status: GrpcStatus[status.code] ?? String(status.code),
           durationMs: Math.round((performance.now() - started) * 10) / 10,

@@ -4,6 +4,7 @@ import { GenkitError } from 'genkit';
 import type { ContextProvider } from 'genkit/context';
 import { parseFlowInput } from '../flows/validated-flow.js';
 import type { AnyFlow } from '../flows/index.js';
+import type { FlowContext } from '../server/flow-context.js';
 import { abortReasons } from '../server/normalize-error.js';
 import { genkitError, sendError } from './errors.js';
 
@@ -18,7 +19,7 @@ export function flowRoutes(flows: readonly AnyFlow[], options: { maxBodySize: nu
   const json = express.json({ limit: options.maxBodySize, strict: false });
   for (const flow of flows) {
     router.post(`/${flow.__action.name}`, json, checkFlowInput(flow), (req, res, next) => {
-      const handler = expressHandler(abortingOnDisconnect(flow, res), { contextProvider: options.contextProvider });
+      const handler = expressHandler(servedFlow(flow, res), { contextProvider: options.contextProvider });
       return handler(req, res, next);
     });
   }
@@ -26,19 +27,33 @@ export function flowRoutes(flows: readonly AnyFlow[], options: { maxBodySize: nu
 }
 
 /**
- * expressHandler aborts the flow on the request's 'close' event, but once a
- * body parser has read the body, Node has already emitted it, so a client
- * that disconnects mid-call would not stop the flow or its model call. We
- * watch the response instead: closed before it finished means the client is
- * gone, and that aborts the signal handed to `flow.run`.
+ * The flow as expressHandler sees it, for one request:
+ * - expressHandler aborts the flow on the request's 'close' event, but once a
+ *   body parser has read the body Node has already emitted it, so a client
+ *   that disconnects mid-call would not stop the flow or its model call. We
+ *   watch the response instead: closed before it finished means the client
+ *   is gone, and that aborts the signal handed to `flow.run`.
+ * - Response headers only this layer can set: X-Cache from the flow's
+ *   report, Retry-After when the model circuit is open.
  */
-function abortingOnDisconnect(flow: AnyFlow, res: Response): AnyFlow {
+function servedFlow(flow: AnyFlow, res: Response): AnyFlow {
   const controller = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished) controller.abort(abortReasons.cancelled());
   });
-  const run: AnyFlow['run'] = (input, opts) =>
-    flow.run(input, { ...opts, abortSignal: opts?.abortSignal ? AbortSignal.any([opts.abortSignal, controller.signal]) : controller.signal });
+  const run: AnyFlow['run'] = async (input, opts) => {
+    const abortSignal = opts?.abortSignal ? AbortSignal.any([opts.abortSignal, controller.signal]) : controller.signal;
+    try {
+      const result = await flow.run(input, { ...opts, abortSignal });
+      const cache = (opts?.context as Partial<FlowContext> | undefined)?.response?.cache;
+      if (cache && !res.headersSent) res.setHeader('X-Cache', cache);
+      return result;
+    } catch (e: unknown) {
+      const retryAfter = (e as { detail?: { retryAfterSeconds?: number } }).detail?.retryAfterSeconds;
+      if (retryAfter !== undefined && !res.headersSent) res.setHeader('Retry-After', String(retryAfter));
+      throw e;
+    }
+  };
   return Object.create(flow, { run: { value: run } }) as AnyFlow;
 }
 

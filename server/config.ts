@@ -1,6 +1,7 @@
 import { z } from 'genkit';
 import { parseArgs } from 'node:util';
-import type { ModelSettings } from '../genkit.config.js';
+import { DEFAULT_RESILIENCE, type ModelSettings } from '../genkit.config.js';
+import type { ResilienceSettings } from '../models/resilience/model-policies.js';
 
 /**
  * Every setting of the server, parsed once at start-up from flags and the
@@ -32,6 +33,14 @@ export const SETTINGS = [
   { env: 'TRUSTED_HOSTS', default: '', help: 'Comma list of accepted Host headers (others → 400).' },
   { env: 'TRUST_PROXY', default: 'false', help: "Express 'trust proxy': true, false, a hop count or a list of proxy IPs/CIDRs." },
   { env: 'SHUTDOWN_GRACE_MS', default: '10000', help: 'On SIGTERM/SIGINT, how long in-flight calls may finish.' },
+  { env: 'LLM_TIMEOUT_MS', default: '120000', help: 'Timeout of one model call attempt (its HTTP request is cancelled).' },
+  { env: 'LLM_MAX_RETRIES', default: '2', help: 'Retries of a model call on transient upstream errors (backoff with jitter, Retry-After honoured).' },
+  { env: 'CB_ENABLED', default: 'true', help: 'Circuit breaker around model calls.' },
+  { env: 'CB_FAILURE_THRESHOLD', default: '5', help: 'Consecutive upstream failures that open the circuit.' },
+  { env: 'CB_RECOVERY_TIMEOUT_MS', default: '30000', help: 'How long the circuit stays open before one probe call.' },
+  { env: 'CACHE_ENABLED', default: 'true', help: 'Response cache (with request coalescing) for the idempotent flows.' },
+  { env: 'CACHE_TTL_MS', default: '300000', help: 'How long a cached response lives.' },
+  { env: 'CACHE_MAX_ENTRIES', default: '1024', help: 'Cached responses kept (least recently used evicted first).' },
   { env: 'DEBUG', flag: '--debug', default: 'false', help: 'Development conveniences (never in production).' },
 ] as const;
 
@@ -73,6 +82,14 @@ const RawConfigSchema = z.object({
   TRUSTED_HOSTS: z.string().transform(commaList),
   TRUST_PROXY: z.string().transform(parseTrustProxy),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0, 'SHUTDOWN_GRACE_MS must be ≥ 0'),
+  LLM_TIMEOUT_MS: z.coerce.number().int().min(1, 'LLM_TIMEOUT_MS must be ≥ 1'),
+  LLM_MAX_RETRIES: z.coerce.number().int().min(0, 'LLM_MAX_RETRIES must be ≥ 0').max(10, 'LLM_MAX_RETRIES must be ≤ 10'),
+  CB_ENABLED: booleanText('CB_ENABLED'),
+  CB_FAILURE_THRESHOLD: z.coerce.number().int().min(1, 'CB_FAILURE_THRESHOLD must be ≥ 1'),
+  CB_RECOVERY_TIMEOUT_MS: z.coerce.number().int().min(1, 'CB_RECOVERY_TIMEOUT_MS must be ≥ 1'),
+  CACHE_ENABLED: booleanText('CACHE_ENABLED'),
+  CACHE_TTL_MS: z.coerce.number().int().min(1, 'CACHE_TTL_MS must be ≥ 1'),
+  CACHE_MAX_ENTRIES: z.coerce.number().int().min(1, 'CACHE_MAX_ENTRIES must be ≥ 1'),
 });
 
 export interface RateLimit {
@@ -164,6 +181,10 @@ export interface ServerConfig {
   trustProxy: boolean | number | string[];
   /** Grace period for in-flight calls on shutdown. */
   shutdownGraceMs: number;
+  /** Breaker, retries and timeout around model calls. */
+  resilience: ResilienceSettings;
+  /** Response cache of the idempotent flows; null when off. */
+  cache: { ttlMs: number; maxEntries: number } | null;
 }
 
 export class ConfigError extends Error {
@@ -234,6 +255,13 @@ function toServerConfig(raw: z.infer<typeof RawConfigSchema>): ServerConfig {
     trustedHosts: raw.TRUSTED_HOSTS,
     trustProxy: raw.TRUST_PROXY,
     shutdownGraceMs: raw.SHUTDOWN_GRACE_MS,
+    resilience: {
+      timeoutMs: raw.LLM_TIMEOUT_MS,
+      maxRetries: raw.LLM_MAX_RETRIES,
+      retryBaseDelayMs: DEFAULT_RESILIENCE.retryBaseDelayMs,
+      breaker: { enabled: raw.CB_ENABLED, failureThreshold: raw.CB_FAILURE_THRESHOLD, recoveryTimeoutMs: raw.CB_RECOVERY_TIMEOUT_MS },
+    },
+    cache: raw.CACHE_ENABLED ? { ttlMs: raw.CACHE_TTL_MS, maxEntries: raw.CACHE_MAX_ENTRIES } : null,
   };
 }
 

@@ -15,6 +15,8 @@ export interface FlowContext extends ActionContext {
   requestId: string;
   /** The authenticated caller, when API keys are configured. */
   auth?: { name: string };
+  /** What the flow reports back to the adapter for this call (e.g. the cache outcome → X-Cache). */
+  response: { cache?: 'HIT' | 'MISS' };
 }
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -34,7 +36,7 @@ export function createFlowContextProvider(options: FlowContextOptions): ContextP
   // Compare digests, not keys: equal lengths for timingSafeEqual, and no length leak.
   const keys = options.apiKeys.map(({ name, key }) => ({ name, digest: sha256(key) }));
   return (request: RequestData) => {
-    const context: FlowContext = { requestId: requestIdFrom(request.headers) };
+    const context: FlowContext = { requestId: requestIdFrom(request.headers), response: {} };
     if (keys.length === 0) return context;
     const presented = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
     if (!presented) throw unauthenticated('Missing API key: send "Authorization: Bearer <key>".');

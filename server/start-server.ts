@@ -11,6 +11,7 @@ import { createRestApp } from '../rest/app.js';
 import type { ServerConfig } from './config.js';
 import { createFlowContextProvider } from './flow-context.js';
 import { createRateLimiter } from './rate-limiter.js';
+import { createFlowCache } from './response-cache.js';
 
 export interface RunningServer {
   /** The port REST actually listens on (useful when the config asked for 0). */
@@ -30,9 +31,13 @@ export interface RunningServer {
 
 /** Builds the Genkit app from the config and starts REST and gRPC; resolves with the bound ports. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
-  const { ai, modelName, modelReason } = createGenkit(config.model);
-  const flows = defineFlows(ai, { allowHttpImages: config.debug, maxDataUrlBytes: config.maxBodySize });
+  const { ai, modelName, modelReason, policies } = createGenkit(config.model, config.resilience);
+  const cache = config.cache ? createFlowCache(config.cache) : null;
+  const flows = defineFlows(ai, { allowHttpImages: config.debug, maxDataUrlBytes: config.maxBodySize, cache });
   logger.info({ model: modelName, reason: modelReason }, `Model in use: ${modelName} (${modelReason})`);
+  policies.onStateChange((state) =>
+    (state === 'CLOSED' ? logger.info.bind(logger) : logger.warn.bind(logger))({ circuit: state }, `Model circuit breaker is now ${state}`),
+  );
   warnAboutOpenSettings(config, logger);
 
   let draining = false;
@@ -51,7 +56,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     trustProxy: config.trustProxy,
     debug: config.debug,
     isDraining,
-    health: () => ({ model: modelName, offline: config.model.kind === 'offline', flows: flows.length }),
+    health: () => ({ model: modelName, offline: config.model.kind === 'offline', flows: flows.length, circuit: policies.breakerState() }),
   });
   const http = createServer(app);
   await listen(http, config.port, config.host);

@@ -32,7 +32,22 @@ describe('parseCli()', () => {
       trustedHosts: [],
       trustProxy: false,
       shutdownGraceMs: 10000,
+      resilience: {
+        timeoutMs: 120000,
+        maxRetries: 2,
+        retryBaseDelayMs: 250,
+        breaker: { enabled: true, failureThreshold: 5, recoveryTimeoutMs: 30000 },
+      },
+      cache: { ttlMs: 300000, maxEntries: 1024 },
     });
+  });
+
+  it('turns the breaker and the cache off', () => {
+    const c = config([], { CB_ENABLED: 'false', CACHE_ENABLED: 'false', LLM_MAX_RETRIES: '0', LLM_TIMEOUT_MS: '500' });
+    assert.equal(c.resilience.breaker.enabled, false);
+    assert.equal(c.resilience.maxRetries, 0);
+    assert.equal(c.resilience.timeoutMs, 500);
+    assert.equal(c.cache, null);
   });
 
   it('parses API keys, rate limits, lists and trust proxy', () => {

@@ -35,7 +35,7 @@ describe('flows on the Gemini path (real google-genai plugin, local Gemini-wire 
 
   it('selects Gemini when a key is set, and says so in /health', async () => {
     const health = (await (await fetch(`${server.baseUrl}/health`)).json()) as Record<string, unknown>;
-    assert.deepEqual(health, { status: 'ok', model: 'googleai/gemini-2.5-flash', offline: false, flows: 8 });
+    assert.deepEqual(health, { status: 'ok', model: 'googleai/gemini-2.5-flash', offline: false, flows: 8, circuit: 'CLOSED' });
   });
 
   it('describeImage: sends the prompt and the image to generateContent with the API key', async () => {

@@ -97,7 +97,7 @@ describe('REST surface on the offline model, through Genkit\'s own client', () =
   it('GET /health names the model in use', async () => {
     const res = await fetch(`${server.baseUrl}/health`);
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { status: 'ok', model: 'offline/deterministic', offline: true, flows: 8 });
+    assert.deepEqual(await res.json(), { status: 'ok', model: 'offline/deterministic', offline: true, flows: 8, circuit: 'CLOSED' });
   });
 
   it('logs at start-up which model is in use and why', () => {

@@ -1,4 +1,5 @@
 import { GenkitError, type GenerateRequest, type GenerateResponseData, type MessageData, type Part } from 'genkit';
+import type { ModelInfo } from 'genkit/model';
 import { genkitPluginV2, model, type GenkitPluginV2Instance } from 'genkit/plugin';
 import { composeField, composeProse, type ProseInput } from './compose-prose.js';
 import { instanceFromSchema } from './instance-from-schema.js';
@@ -15,6 +16,20 @@ import { chunkText, seedOf } from './seeded-text.js';
 export const OFFLINE_PLUGIN_NAME = 'offline';
 export const OFFLINE_MODEL_NAME = `${OFFLINE_PLUGIN_NAME}/deterministic`;
 
+/** What the offline model supports (also what the resilient wrapper advertises for it). */
+export const OFFLINE_MODEL_INFO = {
+  label: 'Offline deterministic model (no network; for trying the project without a Gemini key)',
+  supports: {
+    multiturn: true,
+    systemRole: true,
+    media: true,
+    tools: true,
+    toolChoice: true,
+    output: ['text', 'json'],
+    constrained: 'all',
+  },
+} satisfies ModelInfo;
+
 export interface OfflineModelOptions {
   /** Delay before each streamed chunk (and once for a non-streaming call), to imitate a slow upstream. */
   latencyMs?: number;
@@ -26,19 +41,7 @@ export function offlineModelPlugin(options: OfflineModelOptions = {}): GenkitPlu
     name: OFFLINE_PLUGIN_NAME,
     init: () => [
       model(
-        {
-          name: OFFLINE_MODEL_NAME,
-          label: 'Offline deterministic model (no network; for trying the project without a Gemini key)',
-          supports: {
-            multiturn: true,
-            systemRole: true,
-            media: true,
-            tools: true,
-            toolChoice: true,
-            output: ['text', 'json'],
-            constrained: 'all',
-          },
-        },
+        { name: OFFLINE_MODEL_NAME, ...OFFLINE_MODEL_INFO },
         async (request, { streamingRequested, sendChunk, abortSignal }) => {
           const response = respond(request);
           const text = textOf(response.message?.content ?? []);

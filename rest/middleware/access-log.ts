@@ -24,6 +24,11 @@ export function accessLog(logger: Logger): RequestHandler {
       }),
       res: (res: { statusCode: number }) => ({ status: res.statusCode }),
     },
+    // Fields known only at the end of the request.
+    customSuccessObject: (_req: IncomingMessage, res: ServerResponse, value: Record<string, unknown>) => {
+      const cache = res.getHeader('x-cache');
+      return cache ? { ...value, cache } : value;
+    },
     customSuccessMessage: (req: IncomingMessage, res: ServerResponse) => `${req.method} ${req.url?.split('?')[0]} ${res.statusCode}`,
     customErrorMessage: (req: IncomingMessage, res: ServerResponse) => `${req.method} ${req.url?.split('?')[0]} ${res.statusCode}`,
     customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
