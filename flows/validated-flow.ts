@@ -1,5 +1,5 @@
 import { GenkitError, z, type Genkit } from 'genkit';
-import type { FlowConfig, FlowFn } from 'genkit';
+import type { FlowConfig, FlowFn, FlowSideChannel } from 'genkit';
 import { logger } from 'genkit/logging';
 import type { CacheOutcome, FlowCache } from '../server/response-cache.js';
 
@@ -24,12 +24,13 @@ export function defineValidatedFlow<I extends z.ZodTypeAny, O extends z.ZodTypeA
   fn: FlowFn<I, O, S>,
 ) {
   const { description, cache, ...flowConfig } = config;
-  const flow = ai.defineFlow({ ...flowConfig, metadata: { ...flowConfig.metadata, description } }, async (raw, sideChannel) => {
+  const flow = ai.defineFlow({ ...flowConfig, metadata: { ...flowConfig.metadata, description } }, async (raw, shared) => {
+    const sideChannel = snapshot(shared);
     const input = parseFlowInput(config.inputSchema, raw);
     if (!cache) return checkFlowOutput(config, await fn(input, sideChannel));
     const { value, outcome } = await cache.getOrCompute(config.name, input, sideChannel.abortSignal, async (signal) =>
       // The shared computation has its own signal: it stops only when every waiting caller has gone.
-      checkFlowOutput(config, await fn(input, Object.assign((chunk: z.infer<S>) => sideChannel(chunk), sideChannel, { abortSignal: signal }))),
+      checkFlowOutput(config, await fn(input, Object.assign(snapshot(sideChannel), { abortSignal: signal }))),
     );
     reportCacheOutcome(sideChannel.context, outcome);
     return value;
@@ -38,6 +39,19 @@ export function defineValidatedFlow<I extends z.ZodTypeAny, O extends z.ZodTypeA
   // the Dev UI, the proto comments and the API docs read it from there.
   flow.__action.description = description;
   return flow;
+}
+
+/**
+ * A per-call copy of the flow's side channel. Genkit 1.42 hangs `context`,
+ * `abortSignal`, … on the `sendChunk` function it passes in, and for
+ * non-streaming calls that is one shared no-op function: concurrent calls
+ * overwrite each other's properties, so after the first `await` a flow would
+ * see another call's context and abort signal. Copying them at entry (before
+ * any await) keeps each call's own.
+ */
+function snapshot<S>(shared: FlowSideChannel<S>): FlowSideChannel<S> {
+  const send = shared.sendChunk;
+  return Object.assign((chunk: S) => send(chunk), shared, { sendChunk: send });
 }
 
 /** Adapters give each call a `response` slot in its context; the cache outcome goes there (X-Cache, logs). */
