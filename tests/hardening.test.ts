@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
 import type { FlowServiceClient } from '../generated/ts/genkit/flows/v1/flows.js';
 import { callUnary, flowClient, requestFor } from './support/grpc-client.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
@@ -197,6 +198,19 @@ describe('one rate limiter for REST and gRPC (RATE_LIMIT=3/minute)', () => {
         assert.ok(Number(e.metadata.get('retry-after')[0]) >= 1);
         return true;
       });
+      // gRPC health is exempt from the limiter.
+      const Health = makeGenericClientConstructor(healthService as never, 'Health');
+      const health = new Health(`127.0.0.1:${server.grpcPort}`, credentials.createInsecure()) as unknown as {
+        check(request: object, callback: (e: ServiceError | null, r?: { status: string }) => void): void;
+        close(): void;
+      };
+      for (let i = 0; i < 3; i++) {
+        const answer = await new Promise<{ status: string }>((resolve, reject) =>
+          health.check({ service: '' }, (e, r) => (e ? reject(e) : resolve(r!))),
+        );
+        assert.equal(answer.status, 'SERVING');
+      }
+      health.close();
     } finally {
       client.close();
       await server.close();
