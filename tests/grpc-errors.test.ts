@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { credentials, makeGenericClientConstructor, status, type ServiceError } from '@grpc/grpc-js';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { FlowServiceClient } from '../generated/ts/genkit/flows/v1/flows.js';
 import { INVALID_INPUTS } from './support/invalid-inputs.js';
-import { callStream, callUnary, collect, flowClient } from './support/grpc-client.js';
+import { callStream, callUnary, collect, useServerWithClient } from './support/grpc-client.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 const isStatus = (code: status, details?: RegExp) => (e: unknown) => {
@@ -43,14 +43,10 @@ function rawCall(port: number, path: string, bytes: Buffer): Promise<Buffer> {
 describe('gRPC errors and limits', () => {
   let server: TestServer;
   let client: FlowServiceClient;
-  before(async () => {
-    server = await startTestServer();
-    client = flowClient(server.grpcPort!);
-  });
-  after(async () => {
-    client.close();
-    await server.close();
-  });
+  useServerWithClient(
+    () => startTestServer(),
+    (s, c) => ((server = s), (client = c)),
+  );
 
   for (const testCase of INVALID_INPUTS.filter((c) => !c.restOnly)) {
     it(`rejects ${testCase.why} for ${testCase.flow} with INVALID_ARGUMENT naming "${testCase.field}"`, async () => {
@@ -93,16 +89,11 @@ describe('gRPC errors and limits', () => {
 });
 
 describe('gRPC deadlines and cancellation (slow offline model)', () => {
-  let server: TestServer;
   let client: FlowServiceClient;
-  before(async () => {
-    server = await startTestServer({ OFFLINE_MODEL_LATENCY_MS: '300' });
-    client = flowClient(server.grpcPort!);
-  });
-  after(async () => {
-    client.close();
-    await server.close();
-  });
+  useServerWithClient(
+    () => startTestServer({ OFFLINE_MODEL_LATENCY_MS: '300' }),
+    (_server, c) => (client = c),
+  );
 
   it('ends a call whose deadline expires with DEADLINE_EXCEEDED', async () => {
     const started = Date.now();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { runFlow, streamFlow } from 'genkit/beta/client';
 import {
   reviewCodeResponseIssueSeverityToJSON,
@@ -7,7 +7,7 @@ import {
   type FlowServiceClient,
 } from '../generated/ts/genkit/flows/v1/flows.js';
 import { DEFAULTS_INPUTS, STREAMING_FLOWS, VALID_INPUTS } from './support/flow-inputs.js';
-import { callStream, callUnary, collect, flowClient, withoutUndefined } from './support/grpc-client.js';
+import { callStream, callUnary, collect, withoutUndefined, useServerWithClient } from './support/grpc-client.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 /**
@@ -47,14 +47,10 @@ const methodOf = (flow: string) => flow; // ts-proto method names equal the flow
 describe('gRPC parity with REST on the offline model', () => {
   let server: TestServer;
   let client: FlowServiceClient;
-  before(async () => {
-    server = await startTestServer();
-    client = flowClient(server.grpcPort!);
-  });
-  after(async () => {
-    client.close();
-    await server.close();
-  });
+  useServerWithClient(
+    () => startTestServer(),
+    (s, c) => ((server = s), (client = c)),
+  );
 
   for (const [label, inputs] of [
     ['a typical input', VALID_INPUTS],

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { credentials, makeGenericClientConstructor, Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import type { FlowServiceClient } from '../generated/ts/genkit/flows/v1/flows.js';
-import { callUnary, flowClient, requestFor } from './support/grpc-client.js';
+import { callUnary, flowClient, requestFor, useServerWithClient } from './support/grpc-client.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -42,14 +42,10 @@ function rpcWithMetadata(client: FlowServiceClient, request: object, metadata: R
 describe('request IDs on both surfaces', () => {
   let server: TestServer;
   let client: FlowServiceClient;
-  before(async () => {
-    server = await startTestServer();
-    client = flowClient(server.grpcPort!);
-  });
-  after(async () => {
-    client.close();
-    await server.close();
-  });
+  useServerWithClient(
+    () => startTestServer(),
+    (s, c) => ((server = s), (client = c)),
+  );
 
   it('REST reuses a sane X-Request-ID, echoes it, and logs it on the access line', async () => {
     const res = await post(server, '/tellJoke', {}, { 'x-request-id': 'client-abc.123_x' });
@@ -222,14 +218,10 @@ describe('API keys on both surfaces (API_KEYS=alice:secret-key-1)', () => {
   const KEY = 'secret-key-1';
   let server: TestServer;
   let client: FlowServiceClient;
-  before(async () => {
-    server = await startTestServer({ API_KEYS: `alice:${KEY}` });
-    client = flowClient(server.grpcPort!);
-  });
-  after(async () => {
-    client.close();
-    await server.close();
-  });
+  useServerWithClient(
+    () => startTestServer({ API_KEYS: `alice:${KEY}` }),
+    (s, c) => ((server = s), (client = c)),
+  );
 
   for (const [label, headers] of [
     ['missing', {}],

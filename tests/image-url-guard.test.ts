@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { GenkitError } from 'genkit';
 import type { FlowServiceClient } from '../generated/ts/genkit/flows/v1/flows.js';
 import { checkImageUrl, type ImageUrlPolicy } from '../flows/image-url-guard.js';
-import { callUnary, flowClient } from './support/grpc-client.js';
+import { callUnary, useServerWithClient } from './support/grpc-client.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 /** Every blocked address class, in the notations an attacker would try. */
@@ -86,14 +86,10 @@ describe('checkImageUrl()', () => {
 describe('describeImage refuses internal URLs on both surfaces', () => {
   let server: TestServer;
   let client: FlowServiceClient;
-  before(async () => {
-    server = await startTestServer();
-    client = flowClient(server.grpcPort!);
-  });
-  after(async () => {
-    client.close();
-    await server.close();
-  });
+  useServerWithClient(
+    () => startTestServer(),
+    (s, c) => ((server = s), (client = c)),
+  );
 
   it('REST: 400 INVALID_ARGUMENT for a metadata address', async () => {
     const res = await fetch(`${server.baseUrl}/describeImage`, {

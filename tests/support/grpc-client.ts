@@ -1,3 +1,4 @@
+import { after, before } from 'node:test';
 import { credentials, Metadata, type CallOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import * as generated from '../../generated/ts/genkit/flows/v1/flows.js';
 import { FlowServiceClient } from '../../generated/ts/genkit/flows/v1/flows.js';
@@ -75,4 +76,25 @@ export function withoutUndefined(value: unknown): unknown {
     );
   }
   return value;
+}
+
+/**
+ * The usual suite fixture: a real server (REST + gRPC) and a generated gRPC
+ * client, started before the suite and fully closed after it.
+ */
+export function useServerWithClient(
+  start: () => Promise<{ grpcPort: number | null; close(): Promise<void> }>,
+  receive: (server: Awaited<ReturnType<typeof start>>, client: FlowServiceClient) => void,
+): void {
+  let server: Awaited<ReturnType<typeof start>> | undefined;
+  let client: FlowServiceClient | undefined;
+  before(async () => {
+    server = await start();
+    client = flowClient(server.grpcPort!);
+    receive(server, client);
+  });
+  after(async () => {
+    client?.close();
+    await server?.close();
+  });
 }
