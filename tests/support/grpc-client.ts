@@ -82,11 +82,11 @@ export function withoutUndefined(value: unknown): unknown {
  * The usual suite fixture: a real server (REST + gRPC) and a generated gRPC
  * client, started before the suite and fully closed after it.
  */
-export function useServerWithClient(
-  start: () => Promise<{ grpcPort: number | null; close(): Promise<void> }>,
-  receive: (server: Awaited<ReturnType<typeof start>>, client: FlowServiceClient) => void,
+export function useServerWithClient<S extends { grpcPort: number | null; close(): Promise<void> }>(
+  start: () => Promise<S>,
+  receive: (server: S, client: FlowServiceClient) => void,
 ): void {
-  let server: Awaited<ReturnType<typeof start>> | undefined;
+  let server: S | undefined;
   let client: FlowServiceClient | undefined;
   before(async () => {
     server = await start();
