@@ -3,6 +3,7 @@ import type { ContextProvider } from 'genkit/context';
 import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
 import type { SharedRateLimiter } from '../server/rate-limiter.js';
+import { apiDocs, type ApiDocsOptions } from './api-docs.js';
 import { errorHandler, genkitError, notFound, sendError } from './errors.js';
 import { flowRoutes } from './flow-routes.js';
 import { accessLog } from './middleware/access-log.js';
@@ -33,6 +34,8 @@ export interface RestAppOptions {
   health: () => Record<string, unknown>;
   /** True once shutdown has begun: new requests get 503, /health reports it. */
   isDraining: () => boolean;
+  /** Serve /openapi.json and /docs (debug or API_DOCS=true). */
+  apiDocs: ApiDocsOptions | null;
 }
 
 /**
@@ -61,6 +64,7 @@ export function createRestApp(options: RestAppOptions): Express {
     sendError(res, genkitError('UNAVAILABLE', 'The server is shutting down; retry on another instance.'));
   });
   app.use(trustedHosts(options.trustedHosts));
+  if (options.apiDocs) app.use(apiDocs(options.apiDocs));
   app.use(bodySizeLimit(options.maxBodySize));
   app.use(rateLimit(options.limiter));
   app.use(authenticate(options.contextProvider));

@@ -33,6 +33,7 @@ export const SETTINGS = [
   { env: 'TRUSTED_HOSTS', default: '', help: 'Comma list of accepted Host headers (others → 400).' },
   { env: 'TRUST_PROXY', default: 'false', help: "Express 'trust proxy': true, false, a hop count or a list of proxy IPs/CIDRs." },
   { env: 'SHUTDOWN_GRACE_MS', default: '10000', help: 'On SIGTERM/SIGINT, how long in-flight calls may finish.' },
+  { env: 'API_DOCS', default: 'false', help: 'Serve /openapi.json and the /docs page (always on with DEBUG).' },
   { env: 'LLM_TIMEOUT_MS', default: '120000', help: 'Timeout of one model call attempt (its HTTP request is cancelled).' },
   { env: 'LLM_MAX_RETRIES', default: '2', help: 'Retries of a model call on transient upstream errors (backoff with jitter, Retry-After honoured).' },
   { env: 'CB_ENABLED', default: 'true', help: 'Circuit breaker around model calls.' },
@@ -82,6 +83,7 @@ const RawConfigSchema = z.object({
   TRUSTED_HOSTS: z.string().transform(commaList),
   TRUST_PROXY: z.string().transform(parseTrustProxy),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0, 'SHUTDOWN_GRACE_MS must be ≥ 0'),
+  API_DOCS: booleanText('API_DOCS'),
   LLM_TIMEOUT_MS: z.coerce.number().int().min(1, 'LLM_TIMEOUT_MS must be ≥ 1'),
   LLM_MAX_RETRIES: z.coerce.number().int().min(0, 'LLM_MAX_RETRIES must be ≥ 0').max(10, 'LLM_MAX_RETRIES must be ≤ 10'),
   CB_ENABLED: booleanText('CB_ENABLED'),
@@ -181,6 +183,8 @@ export interface ServerConfig {
   trustProxy: boolean | number | string[];
   /** Grace period for in-flight calls on shutdown. */
   shutdownGraceMs: number;
+  /** Serve /openapi.json and /docs. */
+  apiDocs: boolean;
   /** Breaker, retries and timeout around model calls. */
   resilience: ResilienceSettings;
   /** Response cache of the idempotent flows; null when off. */
@@ -255,6 +259,7 @@ function toServerConfig(raw: z.infer<typeof RawConfigSchema>): ServerConfig {
     trustedHosts: raw.TRUSTED_HOSTS,
     trustProxy: raw.TRUST_PROXY,
     shutdownGraceMs: raw.SHUTDOWN_GRACE_MS,
+    apiDocs: raw.API_DOCS || raw.DEBUG,
     resilience: {
       timeoutMs: raw.LLM_TIMEOUT_MS,
       maxRetries: raw.LLM_MAX_RETRIES,

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { defineFlows, type AnyFlow } from '../flows/index.js';
 import { createGenkit } from '../genkit.config.js';
-import { DESCRIPTOR_SET } from '../grpc/generated-paths.js';
+import { DESCRIPTOR_SET, OPENAPI_FILE } from '../grpc/generated-paths.js';
 import { addReflection } from '../grpc/reflection.js';
 import { startGrpcServer, type RunningGrpcServer } from '../grpc/server.js';
 import { createRestApp } from '../rest/app.js';
@@ -56,6 +56,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     trustProxy: config.trustProxy,
     debug: config.debug,
     isDraining,
+    apiDocs: config.apiDocs ? { openApiFile: OPENAPI_FILE, requireBearer: config.apiKeys.length > 0 } : null,
     health: () => ({ model: modelName, offline: config.model.kind === 'offline', flows: flows.length, circuit: policies.breakerState() }),
   });
   const http = createServer(app);

@@ -32,6 +32,7 @@ describe('parseCli()', () => {
       trustedHosts: [],
       trustProxy: false,
       shutdownGraceMs: 10000,
+      apiDocs: false,
       resilience: {
         timeoutMs: 120000,
         maxRetries: 2,

@@ -8,6 +8,7 @@ import { createGenkit } from '../../genkit.config.js';
 import { BUF, generatedPaths, REPO_ROOT } from '../../grpc/generated-paths.js';
 import { parseLock, serializeLock } from '../../grpc/proto-lock.js';
 import { flowSchemas, type FlowSchemas } from '../../grpc/service-model.js';
+import { buildOpenApi } from '../../rest/openapi-document.js';
 import { generateProto } from './generate-proto.js';
 
 const run = promisify(execFile);
@@ -22,7 +23,8 @@ export function registryFlowSchemas(): FlowSchemas[] {
 /**
  * Writes `<root>/generated`: the .proto and its lock, then `buf lint`,
  * `buf generate` (local ts-proto, per `<root>/buf.gen.yaml`) and `buf build`
- * (descriptor set for reflection). `root` holds buf.yaml and buf.gen.yaml.
+ * (descriptor set for reflection), and the OpenAPI document of the REST
+ * surface. `root` holds buf.yaml and buf.gen.yaml.
  */
 export async function runCodegen(root: string, flows: readonly FlowSchemas[] = registryFlowSchemas()): Promise<void> {
   const paths = generatedPaths(root);
@@ -35,6 +37,10 @@ export async function runCodegen(root: string, flows: readonly FlowSchemas[] = r
   await buf(root, ['lint']);
   await buf(root, ['generate']);
   await writeFile(paths.descriptorSet, await descriptorSet(root));
+
+  const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+  const openApi = buildOpenApi(flows, { title: `${pkg.name} REST API`, version: pkg.version });
+  await writeFile(paths.openApi, `${JSON.stringify(openApi, null, 2)}\n`);
 }
 
 /**
