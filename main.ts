@@ -1,5 +1,5 @@
 import { ConfigError, parseCli } from './server/config.js';
-import { createLogger } from './server/logger.js';
+import { createLogger, routeGenkitLogs } from './server/logger.js';
 import { startServer } from './server/start-server.js';
 
 /** Entry point of `npm start`: parse the config, start the surfaces, stop them on SIGTERM/SIGINT. */
@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createLogger({ level: cli.config.logLevel, format: cli.config.logFormat });
+  routeGenkitLogs(logger);
   const server = await startServer(cli.config, logger);
 
   let stopping = false;

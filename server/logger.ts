@@ -1,3 +1,4 @@
+import { logger as genkitLogger } from 'genkit/logging';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 export interface LoggerOptions {
@@ -40,4 +41,24 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     destination,
   );
+}
+
+/**
+ * Sends Genkit's own log lines (model errors, plugin warnings) through pino
+ * too, so the process writes one JSON format only. Genkit calls
+ * `level(message, metadata?)`; pino wants `(object, message)`.
+ */
+export function routeGenkitLogs(logger: Logger): void {
+  const child = logger.child({ source: 'genkit' });
+  const forward = (level: 'debug' | 'info' | 'warn' | 'error') => (message: unknown, metadata?: unknown) => {
+    const fields = metadata && typeof metadata === 'object' ? (metadata as Record<string, unknown>) : {};
+    child[level](fields, message instanceof Error ? message.message : String(message));
+  };
+  genkitLogger.init({
+    level: logger.level === 'trace' ? 'debug' : logger.level,
+    debug: forward('debug'),
+    info: forward('info'),
+    warn: forward('warn'),
+    error: forward('error'),
+  });
 }
