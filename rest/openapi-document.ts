@@ -169,6 +169,11 @@ function healthPath(): Json {
                   offline: { type: 'boolean' },
                   flows: { type: 'integer' },
                   circuit: { type: 'string', enum: ['CLOSED', 'OPEN', 'HALF_OPEN', 'DISABLED'] },
+                  eventLoop: {
+                    type: 'object',
+                    description: 'Event-loop delay over the last 10-20 s.',
+                    properties: { p99Ms: { type: 'number' }, maxMs: { type: 'number' } },
+                  },
                 },
               },
             },

@@ -10,6 +10,7 @@ import { startGrpcServer, type RunningGrpcServer } from '../grpc/server.js';
 import { createRestApp } from '../rest/app.js';
 import type { ServerConfig } from './config.js';
 import { createFlowContextProvider } from './flow-context.js';
+import { startEventLoopMonitor } from './event-loop-monitor.js';
 import { createRateLimiter } from './rate-limiter.js';
 import { createFlowCache } from './response-cache.js';
 
@@ -40,6 +41,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   );
   warnAboutOpenSettings(config, logger);
 
+  const eventLoop = startEventLoopMonitor();
   let draining = false;
   const isDraining = () => draining;
   const contextProvider = createFlowContextProvider({ apiKeys: config.apiKeys });
@@ -57,7 +59,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     debug: config.debug,
     isDraining,
     apiDocs: config.apiDocs ? { openApiFile: OPENAPI_FILE, requireBearer: config.apiKeys.length > 0 } : null,
-    health: () => ({ model: modelName, offline: config.model.kind === 'offline', flows: flows.length, circuit: policies.breakerState() }),
+    health: () => ({ model: modelName, offline: config.model.kind === 'offline', flows: flows.length, circuit: policies.breakerState(), eventLoop: eventLoop.stats() }),
   });
   const http = createServer(app);
   await listen(http, config.port, config.host);
@@ -89,6 +91,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     close: async (graceMs = config.shutdownGraceMs) => {
       draining = true;
       await Promise.all([closeHttp(http, graceMs), grpc?.close(graceMs)]);
+      eventLoop.stop();
     },
   };
 }

@@ -34,8 +34,9 @@ describe('flows on the Gemini path (real google-genai plugin, local Gemini-wire 
     gemini.requests[i]!.body.contents.filter((c) => c.role === 'user').flatMap((c) => c.parts.map((p) => p.text ?? '')).join('');
 
   it('selects Gemini when a key is set, and says so in /health', async () => {
-    const health = (await (await fetch(`${server.baseUrl}/health`)).json()) as Record<string, unknown>;
+    const { eventLoop, ...health } = (await (await fetch(`${server.baseUrl}/health`)).json()) as Record<string, unknown>;
     assert.deepEqual(health, { status: 'ok', model: 'googleai/gemini-2.5-flash', offline: false, flows: 8, circuit: 'CLOSED' });
+    assert.equal(typeof (eventLoop as { p99Ms: number }).p99Ms, 'number');
   });
 
   it('describeImage: sends the prompt and the image to generateContent with the API key', async () => {

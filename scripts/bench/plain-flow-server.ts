@@ -1,0 +1,15 @@
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { startFlowServer } from '@genkit-ai/express';
+import { defineFlows } from '../../flows/index.js';
+import { createGenkit } from '../../genkit.config.js';
+
+/** Bench baseline A: a plain `startFlowServer` of the same flows on the offline model. */
+const { ai } = createGenkit({ kind: 'offline', latencyMs: Number(process.env.OFFLINE_MODEL_LATENCY_MS ?? 0) });
+const probe = createServer().listen(0, '127.0.0.1');
+await once(probe, 'listening');
+const port = (probe.address() as { port: number }).port;
+await new Promise((resolve) => probe.close(resolve));
+// startFlowServer treats port 0 as 3400, so it gets a port we just saw free.
+startFlowServer({ flows: [...defineFlows(ai)], port });
+process.stdout.write(`LISTENING ${port}\n`);
