@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUNTIMES_DIR = join(REPO_ROOT, '.genkit', 'runtimes');
-const START_TIMEOUT_MS = 60_000;
+const START_TIMEOUT_MS = 45_000;
 const STOP_TIMEOUT_MS = 15_000;
 
 /** Every action Genkit 1.42 registers for our app: 8 flows, 1 tool, 1 prompt, the offline model and its resilient wrapper. */
@@ -202,7 +202,12 @@ describe('dev mode: `npm run dev:api` (genkit start --noui) with our main.ts', (
     [runtimeFile, runtime] = await until('the reflection API', deadline, async () => {
       for (const name of await readdir(RUNTIMES_DIR)) {
         const file = join(RUNTIMES_DIR, name);
-        const info = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Partial<RuntimeFile>;
+        let info: Partial<RuntimeFile>;
+        try {
+          info = JSON.parse(await readFile(file, 'utf8')) as Partial<RuntimeFile>;
+        } catch {
+          continue; // being written, or just pruned by a CLI
+        }
         if (!info.pid || !info.reflectionServerUrl || (await processGroupOf(info.pid)) !== cli.pid) continue;
         const health = await fetchText(`${info.reflectionServerUrl}/api/__health?id=${info.id}`);
         if (health.status === 200) return [file, info as RuntimeFile] as const;
@@ -226,7 +231,8 @@ describe('dev mode: `npm run dev:api` (genkit start --noui) with our main.ts', (
     if (runtimeFile) await rm(runtimeFile, { force: true });
   });
 
-  it('wires the app into dev mode: GENKIT_ENV=dev, the CLI telemetry server, a reflection API, and REST on a free port', async () => {
+  it('wires the app into dev mode: GENKIT_ENV=dev, the CLI telemetry server, a reflection API, and REST on a free port', async (t) => {
+    t.diagnostic(`telemetry ${telemetry}, reflection ${reflection} (pid ${runtime.pid}), REST 127.0.0.1:${restPort}`);
     assert.match(telemetry, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.match(reflection, /^http:\/\/localhost:\d+$/);
     assert.equal(runtime.id, `${runtime.pid}-${new URL(reflection).port}`);

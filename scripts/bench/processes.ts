@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { REPO_ROOT } from '../../grpc/generated-paths.js';
+
+/** Server processes for the bench: started on 127.0.0.1, ports read from their output. */
+
+export interface BenchProcess {
+  child: ChildProcess;
+  /** ms from spawn until the process printed its port(s). */
+  readyMs: number;
+  ports: Record<string, number>;
+  stop(): Promise<void>;
+}
+
+const TSX = ['--import', 'tsx'];
+
+/** Spawns a TypeScript entry point and resolves once every named port has been printed. */
+export async function startProcess(
+  entry: string,
+  env: Record<string, string>,
+  portPatterns: Record<string, (line: string) => number | undefined>,
+): Promise<BenchProcess> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [...TSX, entry], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, GEMINI_API_KEY: '', GOOGLE_API_KEY: '', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ports: Record<string, number> = {};
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${entry} did not start in 30 s`)), 30_000);
+    // Keep reading after start-up too, so a chatty server never blocks on a full pipe.
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      for (const [name, pattern] of Object.entries(portPatterns)) {
+        const port = ports[name] ?? pattern(line);
+        if (port !== undefined) ports[name] = port;
+      }
+      if (Object.keys(ports).length === Object.keys(portPatterns).length) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}`)));
+  });
+  return {
+    child,
+    readyMs: performance.now() - started,
+    ports,
+    stop: async () => {
+      child.kill('SIGTERM');
+      const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(force);
+    },
+  };
+}
+
+/** Our server, as `npm start` runs it, with the limiter raised out of the way. */
+export function startOurServer(env: Record<string, string> = {}): Promise<BenchProcess> {
+  const json = (line: string) => {
+    try {
+      return JSON.parse(line) as { msg?: string; port?: number };
+    } catch {
+      return {};
+    }
+  };
+  return startProcess(
+    'main.ts',
+    { PORT: '0', GRPC_PORT: '0', HOST: '127.0.0.1', RATE_LIMIT: '100000000/second', LOG_FORMAT: 'json', ...env },
+    {
+      rest: (line) => (json(line).msg?.startsWith('REST listening') ? json(line).port : undefined),
+      grpc: (line) => (json(line).msg?.startsWith('gRPC listening') ? json(line).port : undefined),
+    },
+  );
+}
+
+export function startListeningScript(entry: string, env: Record<string, string> = {}): Promise<BenchProcess> {
+  return startProcess(entry, env, { port: (line) => (/^LISTENING (\d+)$/.exec(line)?.[1] ? Number(/^LISTENING (\d+)$/.exec(line)![1]) : undefined) });
+}
+
+/** Resident set size of a process, in MiB (Linux /proc). */
+export async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+  return kib / 1024;
+}
