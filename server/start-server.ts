@@ -92,6 +92,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       draining = true;
       await Promise.all([closeHttp(http, graceMs), grpc?.close(graceMs)]);
       eventLoop.stop();
+      // In dev mode (genkit start) this stops the reflection server and removes its runtime file.
+      await ai.stopServers();
     },
   };
 }
