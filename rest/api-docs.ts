@@ -12,8 +12,15 @@ import { BEARER_SCHEME } from './openapi-document.js';
 
 const DOCS_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'";
 
-// swagger-ui-dist ships only CommonJS and no types: this is its documented way to find its files.
-const swaggerUiDir = (createRequire(import.meta.url)('swagger-ui-dist') as { getAbsoluteFSPath(): string }).getAbsoluteFSPath();
+/**
+ * Where swagger-ui-dist's files are. Its main module would load the whole
+ * 1.5 MB UI bundle into the server (slower start, more memory) just to tell
+ * us its folder, so ask its `absolute-path.js` helper instead, and only when
+ * docs are on.
+ */
+function swaggerUiDir(): string {
+  return (createRequire(import.meta.url)('swagger-ui-dist/absolute-path.js') as () => string)();
+}
 
 const INDEX_HTML = `<!doctype html>
 <html lang="en">
@@ -57,6 +64,6 @@ export function apiDocs(options: ApiDocsOptions): Router {
   router.get('/docs/init.js', (_req, res) => {
     res.type('application/javascript').send(INIT_JS);
   });
-  router.use('/docs', express.static(swaggerUiDir, { index: false, fallthrough: true }));
+  router.use('/docs', express.static(swaggerUiDir(), { index: false, fallthrough: true }));
   return router;
 }

@@ -80,6 +80,26 @@ describe('retries', () => {
     assert.ok(waited >= 950 && waited < 2500, `waited ${waited} ms`);
   });
 
+  it('a gateway 504 (which the plugin reports as UNKNOWN) is retried', async () => {
+    r.gemini.respondInOrder({ status: 504 }, { text: 'Arr!' });
+    const res = await post(r, 'pirateChat', PIRATE);
+    assert.equal(res.status, 200);
+    await res.text();
+    assert.equal(r.gemini.requests.length, 2);
+  });
+
+  it('keeps upstream error details (quota data, project numbers) out of the response', async () => {
+    r.gemini.respondWith(() => ({
+      status: 400,
+      message: 'API key not valid.',
+      details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', metadata: { consumer: 'projects/123456789' } }],
+    }));
+    const res = await post(r, 'pirateChat', PIRATE);
+    const body = (await res.json()) as { message: string };
+    assert.match(body.message, /API key not valid\./);
+    assert.doesNotMatch(JSON.stringify(body), /123456789|API_KEY_INVALID|Details/);
+  });
+
   it('a dropped connection is retried', async () => {
     r.gemini.respondInOrder({ reset: true }, { text: 'Arr!' });
     const res = await post(r, 'pirateChat', PIRATE);

@@ -48,7 +48,7 @@ export function classify(error: unknown, signals: AttemptSignals): ClassifiedErr
     return mark(new GenkitError({ status: 'DEADLINE_EXCEEDED', message: 'The model did not answer within LLM_TIMEOUT_MS.' }), noReplay('transient', signals));
   }
   if (error instanceof GenkitError) {
-    const status = error.status;
+    const status = gatewayStatus(error) ?? error.status;
     const kind: FailureKind = TRANSIENT.has(status) ? 'transient' : UPSTREAM.has(status) ? 'upstream' : 'request';
     const classified = mark(new GenkitError({ status, message: `Model call failed: ${withoutUrl(error.originalMessage)}` }), noReplay(kind, signals));
     const retryAfterMs = (error.responseMetadata as { retryAfterMs?: number } | undefined)?.retryAfterMs;
@@ -78,7 +78,25 @@ export function retryAfterMs(error: unknown): number | undefined {
   return (error as Partial<ClassifiedError> | undefined)?.[RETRY_AFTER_MS];
 }
 
-/** The plugin prefixes messages with the upstream URL (an internal gateway, maybe): keep it out of responses. */
+/**
+ * The plugin maps only 400/429/499/500/503 to statuses; a gateway's 502 or
+ * 504 arrives as UNKNOWN with "[504 Gateway Timeout]" in the message, and is
+ * as transient as a 503.
+ */
+function gatewayStatus(error: GenkitError): 'UNAVAILABLE' | 'DEADLINE_EXCEEDED' | undefined {
+  if (error.status !== 'UNKNOWN') return undefined;
+  const code = /\[(\d{3}) /.exec(error.originalMessage)?.[1];
+  return code === '502' ? 'UNAVAILABLE' : code === '504' ? 'DEADLINE_EXCEEDED' : undefined;
+}
+
+/**
+ * What of an upstream message a caller may see: the plugin prefixes it with
+ * the upstream URL (an internal gateway, maybe) and appends the raw error
+ * details (quota data, project numbers), which stay in the logs only.
+ */
 function withoutUrl(message: string): string {
-  return message.replace(/^Error fetching from \S+: /, '').replace(/https?:\/\/\S+/g, '<upstream>');
+  return message
+    .split('\nDetails:')[0]!
+    .replace(/^Error fetching from \S+: /, '')
+    .replace(/https?:\/\/\S+/g, '<upstream>');
 }

@@ -40,7 +40,7 @@ export type Reply =
   | { json: unknown }
   | { functionCall: { name: string; args: Record<string, unknown> } }
   /** An HTTP error with a Gemini-style error body. */
-  | { status: number; message?: string; headers?: Record<string, string> }
+  | { status: number; message?: string; details?: unknown[]; headers?: Record<string, string> }
   /** Never answers (until the client gives up). */
   | { hang: true }
   /** Destroys the connection without an answer. */
@@ -127,7 +127,9 @@ export class GeminiWireServer {
       return;
     }
     if ('status' in reply) {
-      const body = { error: { code: reply.status, message: reply.message ?? `fault ${reply.status}`, status: STATUS_NAMES[reply.status] ?? 'UNKNOWN' } };
+      const body = {
+        error: { code: reply.status, message: reply.message ?? `fault ${reply.status}`, status: STATUS_NAMES[reply.status] ?? 'UNKNOWN', ...(reply.details ? { details: reply.details } : {}) },
+      };
       res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers }).end(JSON.stringify(body));
       recorded.answered = true;
       return;
