@@ -27,8 +27,8 @@ async function main(): Promise<void> {
     logger.info({ signal, graceMs: cli.config.shutdownGraceMs }, 'Shutting down: finishing in-flight calls');
     await server.close();
     logger.info('Stopped');
-    logger.flush();
-    process.exit(0);
+    // The stdout destination buffers; exit once what it holds is written.
+    logger.flush(() => process.exit(0));
   };
   // Importing `genkit` installs SIGTERM/SIGINT handlers that call process.exit(0)
   // at once (genkit 1.42, lib/genkit.mjs), which would cut in-flight calls
