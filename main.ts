@@ -1,6 +1,9 @@
 import { ConfigError, parseCli } from './server/config.js';
 import { createLogger, routeGenkitLogs } from './server/logger.js';
-import { startServer } from './server/start-server.js';
+import { startTelemetry } from './telemetry/start-telemetry.js';
+
+/** How long shutdown waits for buffered spans to reach the exporter. */
+const TRACE_FLUSH_MS = 5000;
 
 /** Entry point of `npm start`: parse the config, start the surfaces, stop them on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -18,6 +21,9 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: cli.config.logLevel, format: cli.config.logFormat });
   routeGenkitLogs(logger);
+  // Tracing first: the http instrumentation must be in place before the servers exist.
+  const telemetry = await startTelemetry(cli.config.telemetry, logger);
+  const { startServer } = await import('./server/start-server.js');
   const server = await startServer(cli.config, logger);
 
   let stopping = false;
@@ -26,6 +32,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal, graceMs: cli.config.shutdownGraceMs }, 'Shutting down: finishing in-flight calls');
     await server.close();
+    await telemetry.flush(TRACE_FLUSH_MS);
     logger.info('Stopped');
     // The stdout destination buffers; exit once what it holds is written.
     logger.flush(() => process.exit(0));

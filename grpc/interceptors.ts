@@ -13,10 +13,11 @@ import { requestIdFrom } from '../server/flow-context.js';
 import type { SharedRateLimiter } from '../server/rate-limiter.js';
 import { GRPC_STATUS } from '../server/status-codes.js';
 import { metadataHeaders } from './flow-service.js';
+import { traceInterceptor } from './trace-interceptor.js';
 
 /**
- * The REST middleware rules, for RPCs: request ID → access log → rate limit
- * → auth, each sharing its implementation with REST (the request-ID rule,
+ * The REST middleware rules, for RPCs: request ID → trace span → access log
+ * → rate limit → auth, each sharing its implementation with REST (the request-ID rule,
  * the limiter, the context provider, the status table). grpc-js runs the
  * interceptors in array order, outermost first.
  */
@@ -32,7 +33,7 @@ export interface InterceptorOptions {
 }
 
 export function serverInterceptors(options: InterceptorOptions): ServerInterceptor[] {
-  return [requestIdInterceptor, accessLogInterceptor(options.logger), gateInterceptor(options)];
+  return [requestIdInterceptor, traceInterceptor(options.isExempt), accessLogInterceptor(options.logger), gateInterceptor(options)];
 }
 
 /** Settles the request ID from `x-request-id` (same rule as REST), passes it on, echoes it in headers and trailers. */

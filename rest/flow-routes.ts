@@ -7,6 +7,7 @@ import type { AnyFlow } from '../flows/index.js';
 import type { FlowContext } from '../server/flow-context.js';
 import { abortReasons } from '../server/normalize-error.js';
 import { genkitError, sendError } from './errors.js';
+import { spanRoute } from './middleware/trace-context.js';
 
 /**
  * The REST adapter: one `POST /<flowName>` per flow, served by Genkit's own
@@ -18,7 +19,8 @@ export function flowRoutes(flows: readonly AnyFlow[], options: { maxBodySize: nu
   const router = express.Router();
   const json = express.json({ limit: options.maxBodySize, strict: false });
   for (const flow of flows) {
-    router.post(`/${flow.__action.name}`, json, checkFlowInput(flow), (req, res, next) => {
+    const route = `/${flow.__action.name}`;
+    router.post(route, spanRoute(route), json, checkFlowInput(flow), (req, res, next) => {
       const handler = expressHandler(servedFlow(flow, res), { contextProvider: options.contextProvider });
       return handler(req, res, next);
     });

@@ -2,6 +2,7 @@ import { z } from 'genkit';
 import { parseArgs } from 'node:util';
 import { DEFAULT_RESILIENCE, type ModelSettings } from '../genkit.config.js';
 import type { ResilienceSettings } from '../models/resilience/model-policies.js';
+import { selectTelemetry, type TelemetrySelection } from '../telemetry/select-exporter.js';
 
 /**
  * Every setting of the server, parsed once at start-up from flags and the
@@ -11,6 +12,9 @@ import type { ResilienceSettings } from '../models/resilience/model-policies.js'
  */
 
 export const DEFAULT_GEMINI_MODEL = 'googleai/gemini-2.5-flash';
+
+/** package.json's name: the default service.name of spans and the `service` field of log lines. */
+export const PACKAGE_NAME = 'genkit-flow-gateway';
 
 /** One row per setting: the single source for parsing, `--help` and the README table. */
 export const SETTINGS = [
@@ -42,6 +46,12 @@ export const SETTINGS = [
   { env: 'CACHE_ENABLED', default: 'true', help: 'Response cache (with request coalescing) for the idempotent flows.' },
   { env: 'CACHE_TTL_MS', default: '300000', help: 'How long a cached response lives.' },
   { env: 'CACHE_MAX_ENTRIES', default: '1024', help: 'Cached responses kept (least recently used evicted first).' },
+  { env: 'GENKIT_TELEMETRY_DISABLED', flag: '--no-telemetry', default: 'false', help: 'Export no traces (trace IDs still label logs and responses).' },
+  { env: 'GENKIT_TELEMETRY_GCP', default: 'false', help: 'Export to Google Cloud (automatic on Cloud Run and GCE; GOOGLE_CLOUD_PROJECT alone does not).' },
+  { env: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: '', help: 'OTLP collector URL; set (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) to export traces over OTLP.' },
+  { env: 'OTEL_EXPORTER_OTLP_PROTOCOL', default: 'http/protobuf', help: 'OTLP protocol: http/protobuf, http/json or grpc.' },
+  { env: 'OTEL_SERVICE_NAME', default: PACKAGE_NAME, help: 'service.name on every span.' },
+  { env: 'APPLICATIONINSIGHTS_CONNECTION_STRING', default: '', help: 'On Azure Container Apps or App Service: export traces to Azure Monitor.' },
   { env: 'DEBUG', flag: '--debug', default: 'false', help: 'Development conveniences (never in production).' },
 ] as const;
 
@@ -189,6 +199,8 @@ export interface ServerConfig {
   resilience: ResilienceSettings;
   /** Response cache of the idempotent flows; null when off. */
   cache: { ttlMs: number; maxEntries: number } | null;
+  /** Where traces go, chosen from the platform's environment. */
+  telemetry: TelemetrySelection;
 }
 
 export class ConfigError extends Error {
@@ -209,6 +221,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
         host: { type: 'string' },
         'grpc-port': { type: 'string' },
         'no-grpc': { type: 'boolean' },
+        'no-telemetry': { type: 'boolean' },
         debug: { type: 'boolean' },
       },
       strict: true,
@@ -235,10 +248,12 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
-  return { kind: 'config', config: toServerConfig(result.data) };
+  // Telemetry reads the platform's own variables (K_SERVICE, OTEL_*, …) as they are.
+  const telemetry = selectTelemetry(env, { disabledByFlag: values['no-telemetry'] === true, defaultServiceName: PACKAGE_NAME });
+  return { kind: 'config', config: { ...toServerConfig(result.data), telemetry } };
 }
 
-function toServerConfig(raw: z.infer<typeof RawConfigSchema>): ServerConfig {
+function toServerConfig(raw: z.infer<typeof RawConfigSchema>): Omit<ServerConfig, 'telemetry'> {
   const apiKey = raw.GEMINI_API_KEY || raw.GOOGLE_API_KEY;
   const model: ModelSettings = apiKey
     ? { kind: 'gemini', apiKey, model: raw.GENKIT_MODEL, ...(raw.GEMINI_BASE_URL ? { baseUrl: raw.GEMINI_BASE_URL } : {}) }

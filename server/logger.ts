@@ -1,5 +1,7 @@
 import { logger as genkitLogger } from 'genkit/logging';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { PACKAGE_NAME } from './config.js';
+import { traceLogFields } from '../telemetry/active-trace.js';
 
 export interface LoggerOptions {
   /** pino level name. */
@@ -36,7 +38,9 @@ export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
       level: options.level,
-      base: { service: 'genkit-flow-gateway' },
+      base: { service: PACKAGE_NAME },
+      // trace_id/span_id of the request being served, on every line it writes.
+      mixin: traceLogFields,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
