@@ -13,6 +13,8 @@ import { rssMiB, startListeningScript, startOurServer, type BenchProcess } from 
  */
 
 const quick = process.argv.includes('--quick');
+/** `--telemetry`: only case 6 (OTLP export on vs off). */
+const telemetryOnly = process.argv.includes('--telemetry');
 const ROUNDS = quick ? 2 : 4;
 const SECONDS = quick ? 2 : 5;
 const CONCURRENCY = quick ? [1, 64] : [1, 16, 64];
@@ -27,6 +29,12 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<void> {
   log(`bench${quick ? ' --quick' : ''}: ${os.cpus().length} cores, Node ${process.version}, ${ROUNDS} rounds × ${SECONDS} s`);
+  if (telemetryOnly) {
+    await telemetryOverhead();
+    printTable();
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return;
+  }
   const spawnedAt = performance.now();
   const ours = await startOurServer();
   const startup = await firstServed(ours, spawnedAt);
@@ -45,6 +53,7 @@ async function main(): Promise<void> {
     await Promise.all([ours.stop(), plain.stop(), handwritten.stop()]);
   }
   await manySlowStreams();
+  await telemetryOverhead();
   printTable();
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
@@ -178,6 +187,36 @@ async function manySlowStreams(): Promise<void> {
     summary.loop_delay_p99_ms = round(Math.max(...delays));
   } finally {
     await server.stop();
+  }
+}
+
+/**
+ * 6. Trace export on vs off: the same server exporting every span over OTLP
+ * (http/protobuf, default batching) to a sink process, against one started
+ * with GENKIT_TELEMETRY_DISABLED=1 (spans are still made, nothing is sent).
+ */
+async function telemetryOverhead(): Promise<void> {
+  const sink = await startListeningScript('scripts/bench/otlp-sink.ts');
+  const exporting = await startOurServer({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.ports.port}` });
+  const silent = await startOurServer({ GENKIT_TELEMETRY_DISABLED: '1' });
+  const h2load = await h2loadAvailable();
+  try {
+    for (const surface of h2load ? (['REST', 'gRPC'] as const) : (['REST'] as const)) {
+      const load = (server: BenchProcess) =>
+        surface === 'REST'
+          ? restLoad(`http://127.0.0.1:${server.ports.rest}/tellJoke`, JOKE, 64, SECONDS)
+          : grpcLoad(`http://127.0.0.1:${server.ports.grpc}/genkit.flows.v1.FlowService/TellJoke`, FRAME, 64, SECONDS);
+      await Promise.all([load(exporting), load(silent)].map((p) => p.catch(() => undefined)));
+      const results = await alternate(
+        () => load(exporting),
+        () => load(silent),
+      );
+      const ratio = median(results.map(([a, b]) => a.rps / b.rps));
+      rows.push([`${surface} c=64, OTLP export on vs off`, `on ${fmt(results, 0)}`, `off ${fmt(results, 1)}`, `ratio ${ratio.toFixed(2)}`]);
+      summary[`otlp_on_off_ratio_${surface.toLowerCase()}`] = round(ratio);
+    }
+  } finally {
+    await Promise.all([exporting.stop(), silent.stop(), sink.stop()]);
   }
 }
 

@@ -32,6 +32,7 @@ describe('parseCli()', () => {
       trustedHosts: [],
       trustProxy: false,
       shutdownGraceMs: 10000,
+      telemetry: { export: { kind: 'none' }, reason: 'no exporter is configured', serviceName: 'genkit-flow-gateway', warnings: [] },
       apiDocs: false,
       resilience: {
         timeoutMs: 120000,

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { credentials, makeGenericClientConstructor, status, type ServiceError } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { callStream, callUnary, collect, flowClient } from './support/grpc-client.js';
+import { startServerProcess, type ServerProcess } from './support/server-process.js';
 
 /**
  * Graceful shutdown of the real process (`tsx main.ts`): SIGTERM while a slow
@@ -12,38 +11,6 @@ import { callStream, callUnary, collect, flowClient } from './support/grpc-clien
  * complete, new calls must be refused, health must turn NOT_SERVING, and the
  * process must exit 0.
  */
-
-interface Started {
-  child: ChildProcess;
-  restPort: number;
-  grpcPort: number;
-  logs: Record<string, unknown>[];
-  exited: Promise<number | null>;
-}
-
-async function startProcess(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], {
-    env: { ...process.env, PORT: '0', GRPC_PORT: '0', HOST: '127.0.0.1', LOG_FORMAT: 'json', GEMINI_API_KEY: '', GOOGLE_API_KEY: '', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const logs: Record<string, unknown>[] = [];
-  const ports = { rest: 0, grpc: 0 };
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start within 20 s')), 20_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      logs.push(entry);
-      if (String(entry.msg).startsWith('REST listening')) ports.rest = entry.port as number;
-      if (String(entry.msg).startsWith('gRPC listening')) ports.grpc = entry.port as number;
-      if (ports.rest && ports.grpc) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return { child, restPort: ports.rest, grpcPort: ports.grpc, logs, exited };
-}
 
 /** Reads an SSE response as it arrives; resolves `firstChunk` at the first event. */
 function readStream(res: Response) {
@@ -62,13 +29,13 @@ function readStream(res: Response) {
 }
 
 describe('graceful shutdown on SIGTERM', () => {
-  let proc: Started | undefined;
+  let proc: ServerProcess | undefined;
   after(() => {
     if (proc && proc.child.exitCode === null) proc.child.kill('SIGKILL');
   });
 
   it('finishes in-flight REST and gRPC streams, refuses new calls, reports NOT_SERVING, exits 0', async () => {
-    proc = await startProcess({ OFFLINE_MODEL_LATENCY_MS: '60', SHUTDOWN_GRACE_MS: '8000' });
+    proc = await startServerProcess({ OFFLINE_MODEL_LATENCY_MS: '60', SHUTDOWN_GRACE_MS: '8000' });
     const { restPort, grpcPort } = proc;
 
     const Health = makeGenericClientConstructor(healthService as never, 'Health');
