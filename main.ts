@@ -1,5 +1,6 @@
 import { ConfigError, parseCli } from './server/config.js';
 import { createLogger, routeGenkitLogs } from './server/logger.js';
+import { startServer } from './server/start-server.js';
 import { startTelemetry } from './telemetry/start-telemetry.js';
 
 /** How long shutdown waits for buffered spans to reach the exporter. */
@@ -21,9 +22,8 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: cli.config.logLevel, format: cli.config.logFormat });
   routeGenkitLogs(logger);
-  // Tracing first: the http instrumentation must be in place before the servers exist.
+  // Tracing first: the tracer provider must exist before the first request.
   const telemetry = await startTelemetry(cli.config.telemetry, logger);
-  const { startServer } = await import('./server/start-server.js');
   const server = await startServer(cli.config, logger);
 
   let stopping = false;

@@ -13,7 +13,7 @@ import { corsPolicy } from './middleware/cors-policy.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { requestId } from './middleware/request-id.js';
 import { securityHeaders } from './middleware/security-headers.js';
-import { traceContext } from './middleware/trace-context.js';
+import { serverSpan } from './middleware/server-span.js';
 import { trustedHosts } from './middleware/trusted-hosts.js';
 
 export interface RestAppOptions {
@@ -40,7 +40,7 @@ export interface RestAppOptions {
 }
 
 /**
- * The REST surface, in the design's order: request ID → trace context → access log → security
+ * The REST surface, in the design's order: request ID → server span → access log → security
  * headers → CORS → trusted host → body size → rate limit → auth → flow
  * handler. /health sits before the host check, the limiter and auth, so
  * probes that address the pod by IP keep working.
@@ -52,7 +52,7 @@ export function createRestApp(options: RestAppOptions): Express {
   app.set('trust proxy', options.trustProxy);
 
   app.use(requestId);
-  app.use(traceContext);
+  app.use(serverSpan);
   app.use(accessLog(options.logger));
   app.use(securityHeaders);
   app.use(corsPolicy({ allowedOrigins: options.corsAllowedOrigins, debug: options.debug }));

@@ -7,7 +7,7 @@ import type { AnyFlow } from '../flows/index.js';
 import type { FlowContext } from '../server/flow-context.js';
 import { abortReasons } from '../server/normalize-error.js';
 import { genkitError, sendError } from './errors.js';
-import { spanRoute } from './middleware/trace-context.js';
+import { spanRoute } from './middleware/server-span.js';
 
 /**
  * The REST adapter: one `POST /<flowName>` per flow, served by Genkit's own

@@ -8,7 +8,6 @@ import { DESCRIPTOR_SET, OPENAPI_FILE } from '../grpc/generated-paths.js';
 import { addReflection } from '../grpc/reflection.js';
 import { startGrpcServer, type RunningGrpcServer } from '../grpc/server.js';
 import { createRestApp } from '../rest/app.js';
-import { traceRequestsTo } from '../telemetry/http-server-tracing.js';
 import type { ServerConfig } from './config.js';
 import { createFlowContextProvider } from './flow-context.js';
 import { startEventLoopMonitor } from './event-loop-monitor.js';
@@ -64,7 +63,6 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   });
   const http = createServer(app);
   await listen(http, config.port, config.host);
-  traceRequestsTo(http);
   const restPort = (http.address() as AddressInfo).port;
   logger.info({ port: restPort, host: config.host, flows: flows.map((f) => f.__action.name) }, `REST listening on http://${config.host}:${restPort}`);
 

@@ -1,14 +1,11 @@
 // Importing genkit registers its Node telemetry provider: Genkit owns the
 // OpenTelemetry NodeSDK (one tracer provider and context manager for the
-// process), so our exporter and instrumentation are handed to it.
+// process), so our exporter is handed to it.
 import 'genkit';
-import { createRequire } from 'node:module';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { disableOTelRootSpanDetection, enableTelemetry, flushTracing } from 'genkit/tracing';
 import type { Logger } from 'pino';
-import { httpServerInstrumentation } from './http-server-tracing.js';
 import { describeUrl, type TelemetrySelection, type TraceExport } from './select-exporter.js';
 import { createSpanExporter, ExportHealthReporter } from './span-exporters.js';
 
@@ -24,10 +21,9 @@ export interface Telemetry {
 type SdkConfig = Parameters<typeof enableTelemetry>[0] extends infer C ? Exclude<C, Promise<unknown>> : never;
 
 /**
- * Starts tracing for the process: server spans for REST (http
- * instrumentation; gRPC spans come from grpc/trace-interceptor.ts), Genkit's
- * spans as their children, and the selected exporter. Must run before the
- * servers start. A broken exporter set-up logs one warning and leaves the
+ * Starts tracing for the process: one tracer provider for our server spans
+ * (REST middleware, gRPC interceptor) and Genkit's spans, which become their
+ * children, and the selected exporter. Runs before the servers start. A broken exporter set-up logs one warning and leaves the
  * server running without export.
  */
 export async function startTelemetry(selection: TelemetrySelection, logger: Logger): Promise<Telemetry> {
@@ -37,15 +33,16 @@ export async function startTelemetry(selection: TelemetrySelection, logger: Logg
   // Genkit starts a flow's span as a new trace root unless told otherwise;
   // it must be a child of the HTTP or RPC server span.
   disableOTelRootSpanDetection();
-  const instrumentations: Instrumentation[] = [httpServerInstrumentation()];
-  const base: SdkConfig = { serviceName: selection.serviceName, instrumentations };
+  // Server spans are ours (rest/middleware/server-span.ts, grpc/trace-interceptor.ts): no library patching.
+  const base: SdkConfig = { serviceName: selection.serviceName, instrumentations: [] };
 
   let exporting = selection.export.kind;
   try {
     if (selection.export.kind === 'google-cloud') {
       const { enableGoogleCloudTelemetry } = await import('@genkit-ai/google-cloud');
-      // Our http and gRPC server spans instead of the plugin's auto-instrumentation of every library.
-      await enableGoogleCloudTelemetry({ autoInstrumentation: false, instrumentations });
+      // Our server spans instead of the plugin's auto-instrumentation (which patches every http server,
+      // Genkit's reflection server included, and dozens of libraries).
+      await enableGoogleCloudTelemetry({ autoInstrumentation: false });
     } else {
       await enableTelemetry(await exporterConfig(selection.export, base, log));
     }
@@ -55,7 +52,6 @@ export async function startTelemetry(selection: TelemetrySelection, logger: Logg
     // Replaces the failed (possibly rejected) set-up, which Genkit would otherwise await on every flow call.
     await enableTelemetry(base);
   }
-  loadInstrumentedModules();
   log.info({ exporter: exporting, reason: selection.reason, serviceName: selection.serviceName }, `Trace export: ${describe(selection, exporting)}`);
 
   return {
@@ -86,16 +82,6 @@ async function exporterConfig(target: TraceExport, base: SdkConfig, log: Logger)
     });
   }
   return config;
-}
-
-/**
- * The http instrumentation patches `node:http` when the module is next
- * required, but express and Genkit may have loaded it already (the config
- * imports Genkit). Requiring it once more lets the hook patch the shared
- * module object, whatever the import order was.
- */
-function loadInstrumentedModules(): void {
-  createRequire(import.meta.url)('http');
 }
 
 function describe(selection: TelemetrySelection, exporting: TraceExport['kind']): string {

@@ -140,8 +140,8 @@ for (const protocol of ['http/protobuf', 'http/json', 'grpc'] as const) {
       assert.equal(server.kind, 2, 'SERVER');
       assert.equal(server.parentSpanId, client.parentSpanId, "the client's span is the parent");
       assert.equal(server.attributes['http.route'], '/translateText');
-      assert.equal(server.attributes['http.method'], 'POST');
-      assert.equal(server.attributes['http.status_code'], 200);
+      assert.equal(server.attributes['http.request.method'], 'POST');
+      assert.equal(server.attributes['http.response.status_code'], 200);
       assert.equal(server.attributes['request.id'], res.headers.get('x-request-id'));
       assert.equal(server.resource['service.name'], 'telemetry-test');
       assert.equal(server.transport, protocol);
@@ -199,7 +199,7 @@ for (const protocol of ['http/protobuf', 'http/json', 'grpc'] as const) {
       assert.equal(bad.status, 400);
       assert.equal(bad.headers.get('x-trace-id'), rest.traceId, 'errors name their trace too');
       const [restSpan] = await receiver.waitForTrace(rest.traceId, (s) => s.some((x) => x.kind === 2));
-      assert.equal(restSpan!.attributes['http.status_code'], 400);
+      assert.equal(restSpan!.attributes['http.response.status_code'], 400);
       assert.ok(!restSpan!.attributes['http.route'] || restSpan!.attributes['http.route'] === '/translateText');
 
       const grpc = newTraceparent();
@@ -221,7 +221,7 @@ for (const protocol of ['http/protobuf', 'http/json', 'grpc'] as const) {
       const marker = newTraceparent();
       await restTranslate(proc.restPort, { traceparent: marker.traceparent });
       await receiver.waitForTrace(marker.traceId, (s) => s.some((x) => x.kind === 2));
-      assert.ok(!receiver.spans.slice(before).some((s) => String(s.attributes['http.target'] ?? '').startsWith('/health')));
+      assert.ok(!receiver.spans.slice(before).some((s) => String(s.attributes['url.path'] ?? '').startsWith('/health')));
     });
   });
 }
@@ -257,6 +257,7 @@ describe('telemetry disabled', () => {
       }
       // The batch delay is 100 ms and shutdown flushes: had anything been exported, it would be here.
       assert.deepEqual(receiver.requests, []);
+      assert.deepEqual(receiver.rejected, []);
     });
   }
 });

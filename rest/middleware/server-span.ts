@@ -1,0 +1,81 @@
+import type { IncomingMessage } from 'node:http';
+import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Request, RequestHandler } from 'express';
+import { TRACE_ID_HEADER } from '../../telemetry/active-trace.js';
+
+/**
+ * A server span per REST request, with the stable HTTP semantic-convention
+ * attributes, continuing the caller's trace (W3C `traceparent`, or whatever
+ * OTEL_PROPAGATORS configures). Everything after this middleware — access
+ * log, limiter, auth, the flow and its model calls — runs with the span
+ * active, so their log lines and Genkit's spans join the trace. The
+ * response names the trace (X-Trace-ID).
+ *
+ * Why not OpenTelemetry's http instrumentation: it patches every
+ * http.Server in the process, including Genkit's reflection server under
+ * `genkit start`; leaving that server out is only possible with its
+ * ignore hook, which suppresses tracing for the whole request, so Dev UI
+ * runs would lose their Genkit traces. (Its express instrumentation, at the
+ * version matching Genkit's SDK, does not support express 5 either.)
+ */
+
+const tracer = trace.getTracer('genkit-flow-gateway/http');
+
+/** Health probes every few seconds would drown the real traces. */
+export const untracedPath = (req: IncomingMessage): boolean => (req.url ?? '/').split('?')[0] === '/health';
+
+export const serverSpan: RequestHandler = (req, res, next) => {
+  if (untracedPath(req)) return next();
+  const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+  const span = tracer.startSpan(
+    req.method,
+    { kind: SpanKind.SERVER, attributes: requestAttributes(req) },
+    parent,
+  );
+  const active = trace.setSpan(parent, span);
+  // Listeners added later (body parser, access log, abort on disconnect)
+  // run in the span's context too, not in the socket's.
+  context.bind(active, req);
+  context.bind(active, res);
+  const spanContext = span.spanContext();
+  if (isSpanContextValid(spanContext)) res.setHeader(TRACE_ID_HEADER, spanContext.traceId);
+
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    span.setAttribute('http.response.status_code', res.statusCode);
+    // Server spans: 5xx is an error, 4xx is the caller's doing (semantic conventions).
+    if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    if (!res.writableFinished) span.setAttribute('http.response.aborted', true);
+    span.end();
+  };
+  res.once('finish', end);
+  res.once('close', end);
+  context.with(active, next);
+};
+
+/** Names the span after the matched route (`POST /translateText`) and sets `http.route`. */
+export function spanRoute(route: string): RequestHandler {
+  return (req, _res, next) => {
+    const span = trace.getSpan(context.active());
+    span?.setAttribute('http.route', route);
+    span?.updateName(`${req.method} ${route}`);
+    next();
+  };
+}
+
+function requestAttributes(req: Request): Record<string, string | number> {
+  const attributes: Record<string, string | number> = {
+    'http.request.method': req.method,
+    'url.path': req.path,
+    'url.scheme': req.protocol,
+    'network.protocol.version': req.httpVersion,
+    'request.id': String(req.headers['x-request-id']),
+  };
+  if (req.socket.localPort) attributes['server.port'] = req.socket.localPort;
+  if (req.ip) attributes['client.address'] = req.ip;
+  const userAgent = req.headers['user-agent'];
+  if (userAgent) attributes['user_agent.original'] = userAgent;
+  return attributes;
+}
