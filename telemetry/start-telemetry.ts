@@ -6,6 +6,7 @@ import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } 
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { disableOTelRootSpanDetection, enableTelemetry, flushTracing } from 'genkit/tracing';
 import type { Logger } from 'pino';
+import { checkGoogleCloudAccess } from './google-cloud-access.js';
 import { describeUrl, type TelemetrySelection, type TraceExport } from './select-exporter.js';
 import { createSpanExporter, ExportHealthReporter } from './span-exporters.js';
 
@@ -17,6 +18,9 @@ export interface Telemetry {
   /** Sends the spans still buffered (graceful shutdown); gives up after `timeoutMs`. */
   flush(timeoutMs: number): Promise<void>;
 }
+
+/** Cloud Run and GCE answer from the metadata server in milliseconds; elsewhere the lookup can hang. */
+const GOOGLE_CLOUD_CHECK_MS = 5000;
 
 type SdkConfig = Parameters<typeof enableTelemetry>[0] extends infer C ? Exclude<C, Promise<unknown>> : never;
 
@@ -39,10 +43,12 @@ export async function startTelemetry(selection: TelemetrySelection, logger: Logg
   let exporting = selection.export.kind;
   try {
     if (selection.export.kind === 'google-cloud') {
+      const access = await checkGoogleCloudAccess(process.env, GOOGLE_CLOUD_CHECK_MS);
+      if (!access.ok) throw new Error(`Google Cloud project or credentials unavailable: ${access.problem}`);
       const { enableGoogleCloudTelemetry } = await import('@genkit-ai/google-cloud');
       // Our server spans instead of the plugin's auto-instrumentation (which patches every http server,
       // Genkit's reflection server included, and dozens of libraries).
-      await enableGoogleCloudTelemetry({ autoInstrumentation: false });
+      await enableGoogleCloudTelemetry({ autoInstrumentation: false, projectId: access.projectId });
     } else {
       await enableTelemetry(await exporterConfig(selection.export, base, log));
     }
@@ -64,7 +70,7 @@ export async function startTelemetry(selection: TelemetrySelection, logger: Logg
 async function exporterConfig(target: TraceExport, base: SdkConfig, log: Logger): Promise<SdkConfig> {
   const exporter = await createSpanExporter(target);
   if (!exporter) return base;
-  const where = target.kind === 'otlp' ? describeUrl(target.url) : target.kind;
+  const where = target.kind === 'otlp' ? describeUrl(target.url) : target.kind === 'azure-monitor' ? azureIngestion(target.connectionString) : target.kind;
   const reported = new ExportHealthReporter(exporter, {
     onFailing: (error) => log.warn({ exporter: target.kind, endpoint: where }, `Trace export to ${where} is failing: ${error?.message ?? 'unknown error'} (logged once until it recovers)`),
     onRecovered: () => log.info({ exporter: target.kind, endpoint: where }, `Trace export to ${where} recovered`),
@@ -97,6 +103,12 @@ function describe(selection: TelemetrySelection, exporting: TraceExport['kind'])
     case 'none':
       return `none (${selection.reason})`;
   }
+}
+
+/** The connection string's ingestion endpoint (never its instrumentation key). */
+function azureIngestion(connectionString: string): string {
+  const endpoint = /IngestionEndpoint=([^;]+)/i.exec(connectionString)?.[1];
+  return endpoint ? `Azure Monitor at ${describeUrl(endpoint)}` : 'Azure Monitor';
 }
 
 function errorSummary(e: unknown): string {

@@ -306,3 +306,97 @@ describe('graceful shutdown flushes buffered spans', () => {
     }
   });
 });
+
+describe('AWS: OTLP to the collector with X-Ray trace ids and propagation', () => {
+  let receiver: OtlpReceiver;
+  let proc: ServerProcess;
+  before(async () => {
+    receiver = await startOtlpReceiver();
+    // AWS_EXECUTION_ENV selects the ADOT row; the collector address comes from the standard variable.
+    proc = await startServerProcess({ ...FAST_EXPORT, AWS_EXECUTION_ENV: 'AWS_ECS_FARGATE', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpEndpoint });
+  });
+  after(async () => {
+    await proc?.stop();
+    await receiver?.close();
+  });
+
+  it('new traces get X-Ray ids (the first 8 hex digits are the start time in epoch seconds)', async () => {
+    const line = logLineWith(proc, (l) => String(l.msg).startsWith('Trace export:'));
+    assert.match(String(line.msg), /with X-Ray trace ids \(AWS_EXECUTION_ENV is set/);
+    const res = await restTranslate(proc.restPort);
+    const traceId = String(res.headers.get('x-trace-id'));
+    const seconds = Number.parseInt(traceId.slice(0, 8), 16);
+    assert.ok(Math.abs(seconds - Date.now() / 1000) < 120, `trace id ${traceId} starts with the current time`);
+    const spans = await receiver.waitForTrace(traceId, (s) => s.some((x) => x.kind === 2) && s.some((x) => x.name === 'translateText'));
+    assertFlowTree(spans, one(spans, 'POST /translateText'));
+  });
+
+  it('an X-Amzn-Trace-Id header (REST) or metadata (gRPC) continues the caller\'s trace', async () => {
+    const rest = await restTranslate(proc.restPort, { 'x-amzn-trace-id': 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1' });
+    assert.equal(rest.headers.get('x-trace-id'), '5759e988bd862e3fe1be46a994272793');
+    const restSpans = await receiver.waitForTrace('5759e988bd862e3fe1be46a994272793', (s) => s.some((x) => x.kind === 2));
+    assert.equal(one(restSpans, 'POST /translateText').parentSpanId, '53995c3f42cd8ad8');
+
+    const rpc = await grpcTranslate(proc.grpcPort, { 'x-amzn-trace-id': 'Root=1-6759e988-cd862e3fe1be46a994272793;Parent=63995c3f42cd8ad8;Sampled=1' });
+    assert.equal(rpc.trailers.get('x-trace-id')[0], '6759e988cd862e3fe1be46a994272793');
+    const rpcSpans = await receiver.waitForTrace('6759e988cd862e3fe1be46a994272793', (s) => s.some((x) => x.kind === 2));
+    assert.equal(one(rpcSpans, `${SERVICE}/TranslateText`).parentSpanId, '63995c3f42cd8ad8');
+  });
+
+  it('W3C traceparent still works next to X-Ray', async () => {
+    const client = newTraceparent();
+    const res = await restTranslate(proc.restPort, { traceparent: client.traceparent });
+    assert.equal(res.headers.get('x-trace-id'), client.traceId);
+  });
+});
+
+describe('calls refused before the handler are traced too', () => {
+  let receiver: OtlpReceiver;
+  let proc: ServerProcess;
+  before(async () => {
+    receiver = await startOtlpReceiver();
+    proc = await startServerProcess({ ...FAST_EXPORT, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpEndpoint, API_KEYS: 'alice:s3cret' });
+  });
+  after(async () => {
+    await proc?.stop();
+    await receiver?.close();
+  });
+
+  it('REST 401 and gRPC UNAUTHENTICATED: a server span with the status, the trace ID in the response and the log line', async () => {
+    const rest = newTraceparent();
+    const res = await restTranslate(proc.restPort, { traceparent: rest.traceparent });
+    assert.equal(res.status, 401);
+    assert.equal(res.headers.get('x-trace-id'), rest.traceId);
+    const [restSpan] = await receiver.waitForTrace(rest.traceId, (s) => s.some((x) => x.kind === 2));
+    assert.equal(restSpan!.attributes['http.response.status_code'], 401);
+
+    const grpc = newTraceparent();
+    const rpc = await grpcTranslate(proc.grpcPort, { traceparent: grpc.traceparent, 'x-request-id': 'refused-rpc' });
+    assert.equal(rpc.code, 16, 'UNAUTHENTICATED');
+    assert.equal(rpc.trailers.get('x-trace-id')[0], grpc.traceId);
+    const [rpcSpan] = await receiver.waitForTrace(grpc.traceId, (s) => s.some((x) => x.kind === 2));
+    assert.equal(rpcSpan!.attributes['rpc.grpc.status_code'], 16);
+    assert.equal(rpcSpan!.attributes['request.id'], 'refused-rpc');
+    await waitForLog(proc, (l) => l.requestId === 'refused-rpc' && typeof l.rpc === 'string');
+    assert.equal(logLineWith(proc, (l) => l.requestId === 'refused-rpc' && typeof l.rpc === 'string').trace_id, grpc.traceId);
+  });
+});
+
+describe('Google Cloud selected without a project or credentials', () => {
+  it('one warning, no export, requests still served', async () => {
+    // GCE_METADATA_HOST selects the Google Cloud row; nothing answers there, so the access check fails fast.
+    const gone = await startOtlpReceiver();
+    const closedPort = new URL(gone.httpEndpoint).host;
+    await gone.close();
+    const proc = await startServerProcess({ GCE_METADATA_HOST: closedPort, GOOGLE_APPLICATION_CREDENTIALS: '', GOOGLE_CLOUD_PROJECT: '', GCLOUD_PROJECT: '' });
+    try {
+      const telemetryLines = proc.logs.filter((l) => l.component === 'telemetry');
+      assert.equal(telemetryLines.filter((l) => l.level === 40).length, 1, 'exactly one warning');
+      assert.match(String(telemetryLines.find((l) => l.level === 40)!.msg), /Google Cloud project or credentials unavailable/);
+      assert.equal(logLineWith(proc, (l) => String(l.msg).startsWith('Trace export:')).exporter, 'none');
+      assert.equal((await restTranslate(proc.restPort)).status, 200);
+    } finally {
+      assert.equal(await proc.stop(), 0);
+    }
+  });
+});
