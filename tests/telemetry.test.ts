@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
-import { flowClient, requestFor } from './support/grpc-client.js';
+import { callStream, collect, flowClient, requestFor } from './support/grpc-client.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 import { startServerProcess, type ServerProcess } from './support/server-process.js';
 
@@ -210,6 +210,30 @@ for (const protocol of ['http/protobuf', 'http/json', 'grpc'] as const) {
       const server = one(spans, `${SERVICE}/TranslateText`);
       assert.equal(server.attributes['rpc.grpc.status_code'], 3);
       assert.equal(server.status.code, 0, "a caller's mistake is not a server error");
+    });
+
+    it('streams: REST SSE and a gRPC server stream are one trace each, the flow under the server span', async () => {
+      const rest = newTraceparent();
+      const res = await fetch(`http://127.0.0.1:${proc.restPort}/tellStory?stream=true`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', traceparent: rest.traceparent },
+        body: JSON.stringify({ data: { topic: 'a traced cat' } }),
+      });
+      assert.match(await res.text(), /"result"/);
+      assert.equal(res.headers.get('x-trace-id'), rest.traceId);
+      const restSpans = await receiver.waitForTrace(rest.traceId, (s) => s.some((x) => x.kind === 2) && s.some((x) => x.name === 'tellStory'));
+      assert.equal(one(restSpans, 'tellStory').parentSpanId, one(restSpans, 'POST /tellStory').spanId);
+
+      const grpc = newTraceparent();
+      const call = callStream(flowClient(proc.grpcPort), 'tellStoryStream', { topic: 'a traced cat' }, { metadata: { traceparent: grpc.traceparent } });
+      const trailers = new Promise<Metadata>((resolve) => call.on('status', (status: { metadata: Metadata }) => resolve(status.metadata)));
+      const messages = await collect(call);
+      assert.ok(messages.length > 1, 'chunks and the result');
+      assert.equal((await trailers).get('x-trace-id')[0], grpc.traceId);
+      const rpcSpans = await receiver.waitForTrace(grpc.traceId, (s) => s.some((x) => x.kind === 2) && s.some((x) => x.name === 'tellStory'));
+      const server = one(rpcSpans, `${SERVICE}/TellStoryStream`);
+      assert.equal(server.attributes['rpc.grpc.status_code'], 0);
+      assert.equal(one(rpcSpans, 'tellStory').parentSpanId, server.spanId);
     });
 
     it('health checks are not traced', async () => {
