@@ -225,9 +225,10 @@ for (const protocol of ['http/protobuf', 'http/json', 'grpc'] as const) {
       assert.equal(one(restSpans, 'tellStory').parentSpanId, one(restSpans, 'POST /tellStory').spanId);
 
       const grpc = newTraceparent();
-      const call = callStream(flowClient(proc.grpcPort), 'tellStoryStream', { topic: 'a traced cat' }, { metadata: { traceparent: grpc.traceparent } });
+      const grpcClient = flowClient(proc.grpcPort);
+      const call = callStream(grpcClient, 'tellStoryStream', { topic: 'a traced cat' }, { metadata: { traceparent: grpc.traceparent } });
       const trailers = new Promise<Metadata>((resolve) => call.on('status', (status: { metadata: Metadata }) => resolve(status.metadata)));
-      const messages = await collect(call);
+      const messages = await collect(call).finally(() => grpcClient.close());
       assert.ok(messages.length > 1, 'chunks and the result');
       assert.equal((await trailers).get('x-trace-id')[0], grpc.traceId);
       const rpcSpans = await receiver.waitForTrace(grpc.traceId, (s) => s.some((x) => x.kind === 2) && s.some((x) => x.name === 'tellStory'));
