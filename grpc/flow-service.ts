@@ -14,7 +14,9 @@ import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
 import { parseFlowInput } from '../flows/validated-flow.js';
 import type { FlowContext } from '../server/flow-context.js';
+import type { InFlightCalls } from '../server/in-flight-calls.js';
 import { abortReasons, normalizeError } from '../server/normalize-error.js';
+import { streamLimitError } from '../server/stream-admission.js';
 import { GRPC_STATUS } from '../server/status-codes.js';
 import type { MessageConverter } from './message-converter.js';
 import type { RpcModel, ServiceModel } from './service-model.js';
@@ -34,6 +36,10 @@ export interface FlowServiceOptions {
   converter: MessageConverter;
   contextProvider: ContextProvider;
   logger: Logger;
+  /** Registry of calls in progress (shutdown ends the ones left; streams are counted). */
+  calls: InFlightCalls;
+  /** Streaming calls allowed at once across both surfaces; 0 = no cap. */
+  maxConcurrentStreams: number;
 }
 
 /** Marks a request whose bytes could not be decoded, so the handler can answer INVALID_ARGUMENT. */
@@ -65,7 +71,7 @@ async function serveUnary(
   flow: AnyFlow,
   options: FlowServiceOptions,
 ): Promise<void> {
-  const { signal, dispose } = callSignal(call);
+  const { signal, dispose } = callSignal(call, options.calls, false);
   try {
     const { input, context } = await prepare(call.request, call.metadata, rpc, flow, options);
     const { result } = await flow.run(input, { context, abortSignal: signal });
@@ -78,7 +84,12 @@ async function serveUnary(
 }
 
 async function serveStream(call: ServerWritableStream<Decoded, unknown>, rpc: RpcModel, flow: AnyFlow, options: FlowServiceOptions): Promise<void> {
-  const { signal, dispose } = callSignal(call);
+  // Shed load before any work: the stream would otherwise hold a flow, a model call and buffers.
+  if (options.maxConcurrentStreams > 0 && options.calls.streams >= options.maxConcurrentStreams) {
+    call.emit('error', toServiceError(streamLimitError(), undefined, rpc, options.logger));
+    return;
+  }
+  const { signal, dispose } = callSignal(call, options.calls, true);
   try {
     const { input, context } = await prepare(call.request, call.metadata, rpc, flow, options);
     const { result } = await flow.run(input, {
@@ -132,8 +143,9 @@ export function metadataHeaders(metadata: Metadata): Record<string, string> {
  * deadline expires, with a reason saying which, and reaches the flow and the
  * model call through `abortSignal`.
  */
-function callSignal(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>) {
+function callSignal(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, calls: InFlightCalls, streaming: boolean) {
   const controller = new AbortController();
+  const untrack = calls.track(controller, streaming);
   const deadline = deadlineMs(call.getDeadline());
   const timer = Number.isFinite(deadline)
     ? setTimeout(() => controller.abort(abortReasons.deadline()), Math.max(0, deadline - Date.now()))
@@ -143,6 +155,7 @@ function callSignal(call: ServerUnaryCall<unknown, unknown> | ServerWritableStre
   return {
     signal: controller.signal,
     dispose: () => {
+      untrack();
       clearTimeout(timer);
       call.off('cancelled', onCancelled);
     },
@@ -153,7 +166,7 @@ function deadlineMs(deadline: Date | number): number {
   return deadline instanceof Date ? deadline.getTime() : deadline;
 }
 
-function toServiceError(error: unknown, signal: AbortSignal, rpc: RpcModel, logger: Logger): Partial<ServiceError> {
+function toServiceError(error: unknown, signal: AbortSignal | undefined, rpc: RpcModel, logger: Logger): Partial<ServiceError> {
   const normalized = normalizeError(error, signal);
   if (normalized.status === 'INTERNAL') logger.error({ err: error, rpc: rpc.rpcName }, 'RPC failed');
   const metadata = new Metadata();

@@ -5,6 +5,9 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
 import type { SharedRateLimiter } from '../server/rate-limiter.js';
+import type { InFlightCalls } from '../server/in-flight-calls.js';
+import type { WarningSummary } from '../server/warning-summary.js';
+import { capGrpcConnections, grpcServerOptions, type GrpcLimits } from './http2-limits.js';
 import { FlowServiceService } from '../generated/ts/genkit/flows/v1/flows.js';
 import { flowService } from './flow-service.js';
 import { serverInterceptors } from './interceptors.js';
@@ -30,21 +33,36 @@ export interface GrpcServerOptions {
   isDraining: () => boolean;
   /** Adds server reflection; injected so this module does not depend on how descriptors are loaded. */
   addReflection?: (server: Server) => void;
+  /** Per-connection stream cap, connection age/idle, session memory, connection caps. */
+  limits: GrpcLimits;
+  /** Calls in progress on both surfaces (shutdown ends them; streams count against maxConcurrentStreams). */
+  calls: InFlightCalls;
+  /** Streaming calls allowed at once across REST and gRPC (more → UNAVAILABLE with retry-after); 0 = no cap. */
+  maxConcurrentStreams: number;
+  /** Repeated warnings summarised per window. */
+  warnings: WarningSummary;
 }
 
 export interface RunningGrpcServer {
   port: number;
   health: HealthImplementation;
   server: Server;
+  /** Health NOT_SERVING (readiness fails); calls are still served. */
+  failReadiness(): void;
+  /** GOAWAY and no new connections; resolves once in-flight calls (streams included) have finished. */
+  stopAccepting(): Promise<void>;
+  /** Cancels every call and connection left. */
+  forceClose(): void;
   /**
-   * Marks health NOT_SERVING, stops taking new calls and lets in-flight ones
-   * (streams included) finish for up to `graceMs`, then cancels what is left.
+   * failReadiness + stopAccepting, then forceClose after `graceMs` (for
+   * callers without a drain window; the server uses server/graceful-shutdown.ts).
    */
   close(graceMs: number): Promise<void>;
 }
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const server = new Server({
+    ...grpcServerOptions(options.limits),
     'grpc.max_receive_message_length': options.maxMessageBytes,
     interceptors: serverInterceptors({
       logger: options.logger,
@@ -63,6 +81,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     converter,
     contextProvider: options.contextProvider,
     logger: options.logger,
+    calls: options.calls,
+    maxConcurrentStreams: options.maxConcurrentStreams,
   });
   server.addService(definition, implementation);
 
@@ -75,20 +95,26 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       err ? reject(err) : resolve(bound),
     );
   });
+  capGrpcConnections(server, options.limits, options.warnings, options.logger);
+  const failReadiness = () => {
+    health.setStatus('', 'NOT_SERVING');
+    health.setStatus(FULL_SERVICE_NAME, 'NOT_SERVING');
+  };
+  // tryShutdown closes each HTTP/2 session gracefully: GOAWAY, then in-flight streams run to their end.
+  const stopAccepting = () => new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  const forceClose = () => server.forceShutdown();
   return {
     port,
     health,
     server,
-    close: (graceMs) => {
-      health.setStatus('', 'NOT_SERVING');
-      health.setStatus(FULL_SERVICE_NAME, 'NOT_SERVING');
-      return new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.forceShutdown(), graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
+    failReadiness,
+    stopAccepting,
+    forceClose,
+    close: async (graceMs) => {
+      failReadiness();
+      const force = setTimeout(forceClose, graceMs);
+      await stopAccepting();
+      clearTimeout(force);
     },
   };
 }

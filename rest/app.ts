@@ -3,8 +3,9 @@ import type { ContextProvider } from 'genkit/context';
 import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
 import type { SharedRateLimiter } from '../server/rate-limiter.js';
+import type { InFlightCalls } from '../server/in-flight-calls.js';
 import { apiDocs, type ApiDocsOptions } from './api-docs.js';
-import { errorHandler, genkitError, notFound, sendError } from './errors.js';
+import { errorHandler, notFound } from './errors.js';
 import { flowRoutes } from './flow-routes.js';
 import { accessLog } from './middleware/access-log.js';
 import { authenticate } from './middleware/authenticate.js';
@@ -33,8 +34,12 @@ export interface RestAppOptions {
   debug: boolean;
   /** Body of GET /health (status "ok" plus what the caller adds). */
   health: () => Record<string, unknown>;
-  /** True once shutdown has begun: new requests get 503, /health reports it. */
+  /** True once shutdown has begun: /health answers 503 (calls are still served, see server/graceful-shutdown.ts). */
   isDraining: () => boolean;
+  /** Calls in progress on both surfaces (shutdown ends the ones left; streams are counted). */
+  calls: InFlightCalls;
+  /** Streaming calls allowed at once across REST and gRPC (more → 503 + Retry-After); 0 = no cap. */
+  maxConcurrentStreams: number;
   /** Serve /openapi.json and /docs (debug or API_DOCS=true). */
   apiDocs: ApiDocsOptions | null;
 }
@@ -60,17 +65,19 @@ export function createRestApp(options: RestAppOptions): Express {
     if (options.isDraining()) res.status(503).json({ status: 'shutting_down', ...options.health() });
     else res.json({ status: 'ok', ...options.health() });
   });
-  app.use((_req, res, next) => {
-    if (!options.isDraining()) return next();
-    res.setHeader('Connection', 'close');
-    sendError(res, genkitError('UNAVAILABLE', 'The server is shutting down; retry on another instance.'));
-  });
   app.use(trustedHosts(options.trustedHosts));
   if (options.apiDocs) app.use(apiDocs(options.apiDocs));
   app.use(bodySizeLimit(options.maxBodySize));
   app.use(rateLimit(options.limiter));
   app.use(authenticate(options.contextProvider));
-  app.use(flowRoutes(options.flows, { maxBodySize: options.maxBodySize, contextProvider: options.contextProvider }));
+  app.use(
+    flowRoutes(options.flows, {
+      maxBodySize: options.maxBodySize,
+      contextProvider: options.contextProvider,
+      calls: options.calls,
+      maxConcurrentStreams: options.maxConcurrentStreams,
+    }),
+  );
   app.use(notFound);
   app.use(errorHandler);
   return app;

@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_RESILIENCE, type ModelSettings } from '../genkit.config.js';
 import type { ResilienceSettings } from '../models/resilience/model-policies.js';
 import { selectTelemetry, type TelemetrySelection } from '../telemetry/select-exporter.js';
+import type { GrpcLimits } from '../grpc/http2-limits.js';
+import type { HttpLimits } from './http-connections.js';
 
 /**
  * Every setting of the server, parsed once at start-up from flags and the
@@ -10,6 +12,9 @@ import { selectTelemetry, type TelemetrySelection } from '../telemetry/select-ex
  * else reads `process.env`. A bad value stops the start with a message that
  * names the variable.
  */
+
+/** SHUTDOWN_DELAY_MS=auto on Kubernetes (KUBERNETES_SERVICE_HOST is set in every pod). */
+export const KUBERNETES_SHUTDOWN_DELAY_MS = 5000;
 
 export const DEFAULT_GEMINI_MODEL = 'googleai/gemini-2.5-flash';
 
@@ -36,7 +41,18 @@ export const SETTINGS = [
   { env: 'CORS_ALLOWED_ORIGINS', default: '', help: 'Comma list of origins allowed by CORS (default same-origin only).' },
   { env: 'TRUSTED_HOSTS', default: '', help: 'Comma list of accepted Host headers (others → 400).' },
   { env: 'TRUST_PROXY', default: 'false', help: "Express 'trust proxy': true, false, a hop count or a list of proxy IPs/CIDRs." },
-  { env: 'SHUTDOWN_GRACE_MS', default: '10000', help: 'On SIGTERM/SIGINT, how long in-flight calls may finish.' },
+  { env: 'SHUTDOWN_GRACE_MS', default: '10000', help: 'On SIGTERM/SIGINT, how long in-flight calls may finish (after the drain window); then they end with UNAVAILABLE.' },
+  { env: 'SHUTDOWN_DELAY_MS', default: 'auto', help: 'Drain window on SIGTERM: readiness fails, listeners stay open and calls are served; auto = 5000 on Kubernetes, else 0.' },
+  { env: 'KEEP_ALIVE_TIMEOUT_MS', flag: '--keep-alive-timeout-ms', default: '65000', help: 'Idle keep-alive socket lifetime (above load-balancer idle timeouts, e.g. AWS ALB 60 s).' },
+  { env: 'HEADERS_TIMEOUT_MS', flag: '--headers-timeout-ms', default: '66000', help: 'Time to receive request headers (silent or slow-header clients get 408).' },
+  { env: 'REQUEST_TIMEOUT_MS', flag: '--request-timeout-ms', default: '66000', help: 'Time to receive a whole request, body included (≥ HEADERS_TIMEOUT_MS; slow bodies get 408).' },
+  { env: 'MAX_CONNECTIONS', default: '4096', help: 'Open connections per listener (REST, gRPC); more are closed at once (0 = no cap).' },
+  { env: 'MAX_CONNECTIONS_PER_IP', default: '0', help: 'Open connections per client address and listener (0 = no cap; set it when clients connect directly, not via a balancer).' },
+  { env: 'MAX_CONCURRENT_STREAMS', default: '1500', help: 'Streaming calls (REST SSE + gRPC) at once; more get 503 + Retry-After / UNAVAILABLE (0 = no cap).' },
+  { env: 'GRPC_MAX_CONCURRENT_STREAMS', default: '1000', help: 'HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: calls at once on one gRPC connection.' },
+  { env: 'GRPC_MAX_CONNECTION_AGE_MS', default: '0', help: 'GOAWAY a gRPC connection after this long (±10 %) so clients rebalance (0 = never).' },
+  { env: 'GRPC_MAX_CONNECTION_IDLE_MS', default: '300000', help: 'GOAWAY a gRPC connection with no call for this long (0 = never).' },
+  { env: 'GRPC_MAX_SESSION_MEMORY_MB', default: '64', help: 'Memory one gRPC connection may hold (Node http2 maxSessionMemory); over it new streams are refused.' },
   { env: 'API_DOCS', default: 'false', help: 'Serve /openapi.json and the /docs page (always on with DEBUG).' },
   { env: 'LLM_TIMEOUT_MS', default: '120000', help: 'Timeout of one model call attempt (its HTTP request is cancelled).' },
   { env: 'LLM_MAX_RETRIES', default: '2', help: 'Retries of a model call on transient upstream errors (backoff with jitter, Retry-After honoured).' },
@@ -69,6 +85,15 @@ const booleanText = (name: string) =>
     .refine((v) => ['', 'true', 'false', '1', '0', 'yes', 'no'].includes(v), `${name} must be true or false`)
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** A whole number ≥ `min` written in digits only (so `1e4` or `10s` are refused, not guessed). */
+const wholeNumber = (name: string, min: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `${name} must be a whole number${min > 0 ? ` ≥ ${min}` : ''}`)
+    .transform(Number)
+    .refine((n) => n >= min && Number.isSafeInteger(n), `${name} must be a whole number ≥ ${min}`);
+
 const RawConfigSchema = z.object({
   PORT: port('PORT'),
   HOST: z.string().min(1, 'HOST must not be empty'),
@@ -93,6 +118,17 @@ const RawConfigSchema = z.object({
   TRUSTED_HOSTS: z.string().transform(commaList),
   TRUST_PROXY: z.string().transform(parseTrustProxy),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0, 'SHUTDOWN_GRACE_MS must be ≥ 0'),
+  SHUTDOWN_DELAY_MS: z.union([z.literal('auto'), wholeNumber('SHUTDOWN_DELAY_MS', 0)]),
+  KEEP_ALIVE_TIMEOUT_MS: wholeNumber('KEEP_ALIVE_TIMEOUT_MS', 1),
+  HEADERS_TIMEOUT_MS: wholeNumber('HEADERS_TIMEOUT_MS', 1),
+  REQUEST_TIMEOUT_MS: wholeNumber('REQUEST_TIMEOUT_MS', 1),
+  MAX_CONNECTIONS: wholeNumber('MAX_CONNECTIONS', 0),
+  MAX_CONNECTIONS_PER_IP: wholeNumber('MAX_CONNECTIONS_PER_IP', 0),
+  MAX_CONCURRENT_STREAMS: wholeNumber('MAX_CONCURRENT_STREAMS', 0),
+  GRPC_MAX_CONCURRENT_STREAMS: wholeNumber('GRPC_MAX_CONCURRENT_STREAMS', 1),
+  GRPC_MAX_CONNECTION_AGE_MS: wholeNumber('GRPC_MAX_CONNECTION_AGE_MS', 0),
+  GRPC_MAX_CONNECTION_IDLE_MS: wholeNumber('GRPC_MAX_CONNECTION_IDLE_MS', 0),
+  GRPC_MAX_SESSION_MEMORY_MB: wholeNumber('GRPC_MAX_SESSION_MEMORY_MB', 1),
   API_DOCS: booleanText('API_DOCS'),
   LLM_TIMEOUT_MS: z.coerce.number().int().min(1, 'LLM_TIMEOUT_MS must be ≥ 1'),
   LLM_MAX_RETRIES: z.coerce.number().int().min(0, 'LLM_MAX_RETRIES must be ≥ 0').max(10, 'LLM_MAX_RETRIES must be ≤ 10'),
@@ -102,6 +138,9 @@ const RawConfigSchema = z.object({
   CACHE_ENABLED: booleanText('CACHE_ENABLED'),
   CACHE_TTL_MS: z.coerce.number().int().min(1, 'CACHE_TTL_MS must be ≥ 1'),
   CACHE_MAX_ENTRIES: z.coerce.number().int().min(1, 'CACHE_MAX_ENTRIES must be ≥ 1'),
+}).refine((c) => c.HEADERS_TIMEOUT_MS <= c.REQUEST_TIMEOUT_MS, {
+  message: 'HEADERS_TIMEOUT_MS must be ≤ REQUEST_TIMEOUT_MS (Node counts the headers as part of the request)',
+  path: ['HEADERS_TIMEOUT_MS'],
 });
 
 export interface RateLimit {
@@ -191,8 +230,16 @@ export interface ServerConfig {
   trustedHosts: string[];
   /** Express 'trust proxy' setting (client IP and protocol from X-Forwarded-*). */
   trustProxy: boolean | number | string[];
-  /** Grace period for in-flight calls on shutdown. */
+  /** Grace period for in-flight calls on shutdown (after the drain window). */
   shutdownGraceMs: number;
+  /** Drain window on shutdown: readiness fails while both listeners keep serving. */
+  shutdownDelayMs: number;
+  /** REST listener timeouts and connection caps. */
+  http: HttpLimits;
+  /** gRPC per-connection stream cap, connection age/idle, session memory, connection caps. */
+  grpcLimits: GrpcLimits;
+  /** Streaming calls at once across REST and gRPC (0 = no cap). */
+  maxConcurrentStreams: number;
   /** Serve /openapi.json and /docs. */
   apiDocs: boolean;
   /** Breaker, retries and timeout around model calls. */
@@ -223,6 +270,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
         'no-grpc': { type: 'boolean' },
         'no-telemetry': { type: 'boolean' },
         debug: { type: 'boolean' },
+        'keep-alive-timeout-ms': { type: 'string' },
+        'headers-timeout-ms': { type: 'string' },
+        'request-timeout-ms': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -240,6 +290,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   if (values['grpc-port'] !== undefined) raw.GRPC_PORT = values['grpc-port'];
   if (values['no-grpc']) raw.GRPC_ENABLED = 'false';
   if (values.debug) raw.DEBUG = 'true';
+  if (values['keep-alive-timeout-ms'] !== undefined) raw.KEEP_ALIVE_TIMEOUT_MS = values['keep-alive-timeout-ms'];
+  if (values['headers-timeout-ms'] !== undefined) raw.HEADERS_TIMEOUT_MS = values['headers-timeout-ms'];
+  if (values['request-timeout-ms'] !== undefined) raw.REQUEST_TIMEOUT_MS = values['request-timeout-ms'];
   // Debug defaults to pretty logs unless LOG_FORMAT says otherwise.
   if (env.LOG_FORMAT === undefined && /^(true|1|yes)$/i.test(raw.DEBUG ?? '')) raw.LOG_FORMAT = 'console';
 
@@ -250,7 +303,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   }
   // Telemetry reads the platform's own variables (K_SERVICE, OTEL_*, …) as they are.
   const telemetry = selectTelemetry(env, { disabledByFlag: values['no-telemetry'] === true, defaultServiceName: PACKAGE_NAME });
-  return { kind: 'config', config: { ...toServerConfig(result.data), telemetry } };
+  const config = toServerConfig(result.data);
+  // On Kubernetes the endpoint removal races the SIGTERM: keep serving while it propagates.
+  if (result.data.SHUTDOWN_DELAY_MS === 'auto') config.shutdownDelayMs = env.KUBERNETES_SERVICE_HOST ? KUBERNETES_SHUTDOWN_DELAY_MS : 0;
+  return { kind: 'config', config: { ...config, telemetry } };
 }
 
 function toServerConfig(raw: z.infer<typeof RawConfigSchema>): Omit<ServerConfig, 'telemetry'> {
@@ -274,6 +330,24 @@ function toServerConfig(raw: z.infer<typeof RawConfigSchema>): Omit<ServerConfig
     trustedHosts: raw.TRUSTED_HOSTS,
     trustProxy: raw.TRUST_PROXY,
     shutdownGraceMs: raw.SHUTDOWN_GRACE_MS,
+    shutdownDelayMs: raw.SHUTDOWN_DELAY_MS === 'auto' ? 0 : raw.SHUTDOWN_DELAY_MS,
+    http: {
+      keepAliveTimeoutMs: raw.KEEP_ALIVE_TIMEOUT_MS,
+      headersTimeoutMs: raw.HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: raw.REQUEST_TIMEOUT_MS,
+      maxConnections: raw.MAX_CONNECTIONS,
+      maxConnectionsPerIp: raw.MAX_CONNECTIONS_PER_IP,
+    },
+    grpcLimits: {
+      maxConcurrentStreams: raw.GRPC_MAX_CONCURRENT_STREAMS,
+      maxConnectionAgeMs: raw.GRPC_MAX_CONNECTION_AGE_MS,
+      maxConnectionAgeGraceMs: raw.SHUTDOWN_GRACE_MS,
+      maxConnectionIdleMs: raw.GRPC_MAX_CONNECTION_IDLE_MS,
+      maxSessionMemoryMb: raw.GRPC_MAX_SESSION_MEMORY_MB,
+      maxConnections: raw.MAX_CONNECTIONS,
+      maxConnectionsPerIp: raw.MAX_CONNECTIONS_PER_IP,
+    },
+    maxConcurrentStreams: raw.MAX_CONCURRENT_STREAMS,
     apiDocs: raw.API_DOCS || raw.DEBUG,
     resilience: {
       timeoutMs: raw.LLM_TIMEOUT_MS,

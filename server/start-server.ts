@@ -13,6 +13,10 @@ import { createFlowContextProvider } from './flow-context.js';
 import { startEventLoopMonitor } from './event-loop-monitor.js';
 import { createRateLimiter } from './rate-limiter.js';
 import { createFlowCache } from './response-cache.js';
+import { drainAndClose } from './graceful-shutdown.js';
+import { httpServerOptions, manageHttpConnections } from './http-connections.js';
+import { createInFlightCalls } from './in-flight-calls.js';
+import { createWarningSummary } from './warning-summary.js';
 
 export interface RunningServer {
   /** The port REST actually listens on (useful when the config asked for 0). */
@@ -23,11 +27,12 @@ export interface RunningServer {
   modelName: string;
   flows: readonly AnyFlow[];
   /**
-   * Graceful shutdown: /health → 503 and gRPC health NOT_SERVING, no new
-   * connections or calls, in-flight requests, SSE streams and RPCs finish
-   * within the grace period (default: the config's), then the rest is closed.
+   * Graceful shutdown (server/graceful-shutdown.ts): readiness fails, calls
+   * are still served for the drain window, then listeners close, in-flight
+   * requests, SSE streams and RPCs finish within the grace period, and what
+   * outlives it ends with UNAVAILABLE. Defaults: the config's delay and grace.
    */
-  close(graceMs?: number): Promise<void>;
+  close(graceMs?: number, delayMs?: number): Promise<void>;
 }
 
 /** Builds the Genkit app from the config and starts REST and gRPC; resolves with the bound ports. */
@@ -46,6 +51,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const isDraining = () => draining;
   const contextProvider = createFlowContextProvider({ apiKeys: config.apiKeys });
   const limiter = createRateLimiter(config.rateLimit);
+  const calls = createInFlightCalls();
+  const warnings = createWarningSummary(logger);
 
   const app = createRestApp({
     flows,
@@ -58,10 +65,13 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     trustProxy: config.trustProxy,
     debug: config.debug,
     isDraining,
+    calls,
+    maxConcurrentStreams: config.maxConcurrentStreams,
     apiDocs: config.apiDocs ? { openApiFile: OPENAPI_FILE, requireBearer: config.apiKeys.length > 0 } : null,
     health: () => ({ model: modelName, offline: config.model.kind === 'offline', flows: flows.length, circuit: policies.breakerState(), eventLoop: eventLoop.stats() }),
   });
-  const http = createServer(app);
+  const http = createServer(httpServerOptions(config.http), app);
+  const connections = manageHttpConnections(http, config.http, warnings);
   await listen(http, config.port, config.host);
   const restPort = (http.address() as AddressInfo).port;
   logger.info({ port: restPort, host: config.host, flows: flows.map((f) => f.__action.name) }, `REST listening on http://${config.host}:${restPort}`);
@@ -77,7 +87,12 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       contextProvider,
       limiter,
       logger,
-      isDraining,
+      // Calls keep being served while draining; GOAWAY (tryShutdown) is what turns new ones away.
+      isDraining: () => false,
+      limits: config.grpcLimits,
+      calls,
+      maxConcurrentStreams: config.maxConcurrentStreams,
+      warnings,
       addReflection: (server) => addReflection(server, readFileSync(DESCRIPTOR_SET)),
     });
     logger.info({ port: grpc.port, reflection: config.grpcReflection }, `gRPC listening on ${config.host}:${grpc.port}`);
@@ -88,9 +103,20 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     grpcPort: grpc?.port ?? null,
     modelName,
     flows,
-    close: async (graceMs = config.shutdownGraceMs) => {
-      draining = true;
-      await Promise.all([closeHttp(http, graceMs), grpc?.close(graceMs)]);
+    close: async (graceMs = config.shutdownGraceMs, delayMs = config.shutdownDelayMs) => {
+      await drainAndClose({
+        delayMs,
+        graceMs,
+        http: connections,
+        grpc,
+        calls,
+        logger,
+        failReadiness: () => {
+          draining = true;
+          grpc?.failReadiness();
+        },
+      });
+      warnings.stop();
       eventLoop.stop();
       // In dev mode (genkit start) this stops the reflection server and removes its runtime file.
       await ai.stopServers();
@@ -112,18 +138,5 @@ function listen(server: Server, port: number, host: string): Promise<void> {
       server.off('error', reject);
       resolve();
     });
-  });
-}
-
-/** Stops listening, lets open requests finish for `graceMs`, then closes every connection left. */
-function closeHttp(server: Server, graceMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const force = setTimeout(() => server.closeAllConnections(), graceMs);
-    server.close((err) => {
-      clearTimeout(force);
-      if (err) reject(err);
-      else resolve();
-    });
-    server.closeIdleConnections();
   });
 }
