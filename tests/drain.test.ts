@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { Agent, request, type ClientRequest } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { callStream, flowClient } from './support/grpc-client.js';
 import { startServerProcess, type ServerProcess } from './support/server-process.js';
 
 /**
@@ -135,5 +137,47 @@ describe('SIGTERM under keep-alive load', () => {
     assert.ok(outcome.closeHeader >= CLIENTS, `responses during the drain say Connection: close (${outcome.closeHeader})`);
     assert.deepEqual(outcome.lost, [], `lost requests: ${outcome.lost.length}`);
     assert.equal(exitCode, 0);
+  });
+});
+
+describe('streams that outlive SHUTDOWN_GRACE_MS', () => {
+  it('end with an SSE error event (REST) and an UNAVAILABLE status (gRPC), never a bare reset; exit 0', async () => {
+    // 400 ms per chunk: a story takes seconds, far beyond the 600 ms grace.
+    const proc = await startServerProcess({ OFFLINE_MODEL_LATENCY_MS: '400', SHUTDOWN_GRACE_MS: '600', SHUTDOWN_DELAY_MS: '0' });
+    procs.push(proc);
+    const res = await fetch(`http://127.0.0.1:${proc.restPort}/tellStory?stream=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ data: { topic: 'a long night' } }),
+    });
+    const restText = (async () => {
+      let text = '';
+      const decoder = new TextDecoder();
+      for await (const part of res.body!) text += decoder.decode(part as Uint8Array, { stream: true });
+      return text;
+    })();
+    const client = flowClient(proc.grpcPort);
+    const rpc = callStream(client, 'tellStoryStream', { topic: 'a long night' });
+    const rpcEnd = new Promise<{ code: number; details: string; messages: number }>((resolve) => {
+      let messages = 0;
+      rpc.on('data', () => messages++);
+      rpc.on('error', (e: ServiceError) => resolve({ code: e.code, details: e.details, messages }));
+      rpc.on('end', () => resolve({ code: status.OK, details: '', messages }));
+    });
+    await new Promise<void>((resolve) => rpc.once('data', () => resolve()));
+    const started = performance.now();
+    proc.child.kill('SIGTERM');
+
+    const text = await restText;
+    const lastEvent = text.split('\n\n').filter(Boolean).at(-1)!;
+    assert.match(lastEvent, /^error: \{"error":\{"status":"UNAVAILABLE","message":"The server is shutting down/);
+    const end = await rpcEnd;
+    assert.ok(end.messages >= 1);
+    assert.equal(end.code, status.UNAVAILABLE, `gRPC ended with ${status[end.code]}: ${end.details}`);
+    assert.match(end.details, /shutting down/);
+    client.close();
+    assert.equal(await proc.exited, 0);
+    // Grace (600 ms) + at most the flush allowance (1 s), with slack for a loaded machine.
+    assert.ok(performance.now() - started < 5000);
   });
 });
