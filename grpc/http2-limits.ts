@@ -2,6 +2,7 @@ import type { ChannelOptions, Server } from '@grpc/grpc-js';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { WarningSummary } from '../server/warning-summary.js';
+import { guardAgainstRapidReset, type RefusedCallReporter } from './reset-guard.js';
 
 /**
  * Bounds on what one HTTP/2 client can make the gRPC port hold. Without them
@@ -22,6 +23,10 @@ export interface GrpcLimits {
   /** Shared with REST: open connections at once (0 = no cap), and per client address. */
   maxConnections: number;
   maxConnectionsPerIp: number;
+  /** Client stream resets per second on one connection before it is closed (rapid reset); 0 = off. */
+  maxResetsPerSecond: number;
+  /** How long an address that was closed for rapid reset may not reconnect. */
+  resetPenaltyMs: number;
 }
 
 /** grpc-js server options for the limits (and channelz off: it tracks every call and nobody reads it here). */
@@ -38,23 +43,28 @@ export function grpcServerOptions(limits: GrpcLimits): ChannelOptions {
 }
 
 /**
- * Connection caps on the HTTP/2 servers grpc-js creates. grpc-js 1.14 has no
- * option for them and keeps its servers in the private `http2Servers` map, so
- * we reach in after `bindAsync`; if a later grpc-js renames the field the caps
- * are skipped with a warning instead of failing the start.
+ * Connection caps and the rapid-reset guard on the HTTP/2 servers grpc-js
+ * creates. grpc-js 1.14 has no option for them and keeps its servers in the
+ * private `http2Servers` map, so we reach in after `bindAsync`; if a later
+ * grpc-js renames the field they are skipped with a warning instead of
+ * failing the start (tests/grpc-floods.test.ts would then fail).
  */
-export function capGrpcConnections(server: Server, limits: GrpcLimits, warnings: WarningSummary, logger: Logger): void {
-  if (limits.maxConnections <= 0 && limits.maxConnectionsPerIp <= 0) return;
+export function guardGrpcConnections(server: Server, limits: GrpcLimits, warnings: WarningSummary, logger: Logger): RefusedCallReporter {
   const http2Servers = (server as unknown as { http2Servers?: Map<NetServer, unknown> }).http2Servers;
   if (!(http2Servers instanceof Map)) {
-    logger.warn('grpc-js no longer exposes its HTTP/2 servers: MAX_CONNECTIONS and MAX_CONNECTIONS_PER_IP do not apply to gRPC');
-    return;
+    logger.warn('grpc-js no longer exposes its HTTP/2 servers: connection caps and the rapid-reset guard do not apply to gRPC');
+    return () => undefined;
   }
+  const reporters: RefusedCallReporter[] = [];
   for (const netServer of http2Servers.keys()) {
+    reporters.push(guardAgainstRapidReset(netServer, { maxResetsPerSecond: limits.maxResetsPerSecond, penaltyMs: limits.resetPenaltyMs }, warnings));
     if (limits.maxConnections > 0) netServer.maxConnections = limits.maxConnections;
     netServer.on('drop', () => warnings.note('grpc-max-connections', 'gRPC connection refused: MAX_CONNECTIONS reached'));
     if (limits.maxConnectionsPerIp > 0) capPerIp(netServer, limits.maxConnectionsPerIp, warnings);
   }
+  return (peer) => {
+    for (const report of reporters) report(peer);
+  };
 }
 
 function capPerIp(netServer: NetServer, max: number, warnings: WarningSummary): void {

@@ -11,6 +11,7 @@ import type { ContextProvider } from 'genkit/context';
 import type { Logger } from 'pino';
 import { requestIdFrom } from '../server/flow-context.js';
 import type { SharedRateLimiter } from '../server/rate-limiter.js';
+import type { WarningSummary } from '../server/warning-summary.js';
 import { GRPC_STATUS } from '../server/status-codes.js';
 import { metadataHeaders } from './flow-service.js';
 import { traceInterceptor } from './trace-interceptor.js';
@@ -30,10 +31,14 @@ export interface InterceptorOptions {
   isExempt: (path: string) => boolean;
   /** True once shutdown has begun: new calls get UNAVAILABLE. */
   isDraining: () => boolean;
+  /** Summarises repeated RESOURCE_EXHAUSTED lines (a flood must not write one line per refused call). */
+  warnings?: WarningSummary;
+  /** Told the peer of every RESOURCE_EXHAUSTED call (the rapid-reset guard counts them per connection). */
+  onRefused?: (peer: string) => void;
 }
 
 export function serverInterceptors(options: InterceptorOptions): ServerInterceptor[] {
-  return [requestIdInterceptor, traceInterceptor(options.isExempt), accessLogInterceptor(options.logger), gateInterceptor(options)];
+  return [requestIdInterceptor, traceInterceptor(options.isExempt), accessLogInterceptor(options), gateInterceptor(options)];
 }
 
 /** Settles the request ID from `x-request-id` (same rule as REST), passes it on, echoes it in headers and trailers. */
@@ -61,7 +66,7 @@ const requestIdInterceptor: ServerInterceptor = (_method, call) => {
 };
 
 /** One access line per RPC: method, status, duration, request ID, peer (and cache outcome). */
-function accessLogInterceptor(logger: Logger): ServerInterceptor {
+function accessLogInterceptor({ logger, warnings, onRefused }: InterceptorOptions): ServerInterceptor {
   return (method: ServerMethodDefinition<unknown, unknown>, call: ServerInterceptingCallInterface) => {
     const started = performance.now();
     let requestId: string | undefined;
@@ -83,8 +88,14 @@ function accessLogInterceptor(logger: Logger): ServerInterceptor {
           durationMs: Math.round((performance.now() - started) * 10) / 10,
           peer: call.getPeer(),
         };
-        const level = status.code === GrpcStatus.OK ? 'info' : isServerFault(status.code) ? 'error' : 'warn';
-        logger[level](line, `${method.path} ${line.status}`);
+        if (status.code === GrpcStatus.RESOURCE_EXHAUSTED) {
+          onRefused?.(line.peer);
+          if (warnings) warnings.note(`grpc-refused ${method.path}`, `${method.path} ${line.status}`, line);
+          else logger.warn(line, `${method.path} ${line.status}`);
+        } else {
+          const level = status.code === GrpcStatus.OK ? 'info' : isServerFault(status.code) ? 'error' : 'warn';
+          logger[level](line, `${method.path} ${line.status}`);
+        }
         next(status);
       },
     });

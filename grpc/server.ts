@@ -7,7 +7,7 @@ import type { AnyFlow } from '../flows/index.js';
 import type { SharedRateLimiter } from '../server/rate-limiter.js';
 import type { InFlightCalls } from '../server/in-flight-calls.js';
 import type { WarningSummary } from '../server/warning-summary.js';
-import { capGrpcConnections, grpcServerOptions, type GrpcLimits } from './http2-limits.js';
+import { guardGrpcConnections, grpcServerOptions, type GrpcLimits } from './http2-limits.js';
 import { FlowServiceService } from '../generated/ts/genkit/flows/v1/flows.js';
 import { flowService } from './flow-service.js';
 import { serverInterceptors } from './interceptors.js';
@@ -61,6 +61,8 @@ export interface RunningGrpcServer {
 }
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  // Bound once the HTTP/2 servers exist (after bindAsync); refused calls count against their connection.
+  let reportRefused: (peer: string) => void = () => undefined;
   const server = new Server({
     ...grpcServerOptions(options.limits),
     'grpc.max_receive_message_length': options.maxMessageBytes,
@@ -70,6 +72,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       contextProvider: options.contextProvider,
       isDraining: options.isDraining,
       isExempt: (path) => path.startsWith('/grpc.health.v1.Health/') || path.startsWith('/grpc.reflection.'),
+      warnings: options.warnings,
+      onRefused: (peer) => reportRefused(peer),
     }),
   });
   const service = buildServiceModel(options.flows.map(flowSchemas));
@@ -95,7 +99,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       err ? reject(err) : resolve(bound),
     );
   });
-  capGrpcConnections(server, options.limits, options.warnings, options.logger);
+  reportRefused = guardGrpcConnections(server, options.limits, options.warnings, options.logger);
   const failReadiness = () => {
     health.setStatus('', 'NOT_SERVING');
     health.setStatus(FULL_SERVICE_NAME, 'NOT_SERVING');

@@ -16,8 +16,9 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startServerProcess(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts', ...args], {
+/** `nodeArgs` go before the script (e.g. `--cpu-prof` when profiling an attack). */
+export async function startServerProcess(env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'main.ts', ...args], {
     env: { ...process.env, PORT: '0', GRPC_PORT: '0', HOST: '127.0.0.1', LOG_FORMAT: 'json', GEMINI_API_KEY: '', GOOGLE_API_KEY: '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
