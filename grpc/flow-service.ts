@@ -38,8 +38,6 @@ export interface FlowServiceOptions {
   logger: Logger;
   /** Registry of calls in progress (shutdown ends the ones left; streams are counted). */
   calls: InFlightCalls;
-  /** Streaming calls allowed at once across both surfaces; 0 = no cap. */
-  maxConcurrentStreams: number;
 }
 
 /** Marks a request whose bytes could not be decoded, so the handler can answer INVALID_ARGUMENT. */
@@ -71,7 +69,7 @@ async function serveUnary(
   flow: AnyFlow,
   options: FlowServiceOptions,
 ): Promise<void> {
-  const { signal, dispose } = callSignal(call, options.calls, false);
+  const { signal, dispose } = callSignal(call, options.calls);
   try {
     const { input, context } = await prepare(call.request, call.metadata, rpc, flow, options);
     const { result } = await flow.run(input, { context, abortSignal: signal });
@@ -85,11 +83,12 @@ async function serveUnary(
 
 async function serveStream(call: ServerWritableStream<Decoded, unknown>, rpc: RpcModel, flow: AnyFlow, options: FlowServiceOptions): Promise<void> {
   // Shed load before any work: the stream would otherwise hold a flow, a model call and buffers.
-  if (options.maxConcurrentStreams > 0 && options.calls.streams >= options.maxConcurrentStreams) {
+  const release = options.calls.admitStream();
+  if (!release) {
     call.emit('error', toServiceError(streamLimitError(), undefined, rpc, options.logger));
     return;
   }
-  const { signal, dispose } = callSignal(call, options.calls, true);
+  const { signal, dispose } = callSignal(call, options.calls);
   try {
     const { input, context } = await prepare(call.request, call.metadata, rpc, flow, options);
     const { result } = await flow.run(input, {
@@ -106,6 +105,7 @@ async function serveStream(call: ServerWritableStream<Decoded, unknown>, rpc: Rp
     if (!call.cancelled) call.emit('error', toServiceError(e, signal, rpc, options.logger));
   } finally {
     dispose();
+    release();
   }
 }
 
@@ -143,9 +143,9 @@ export function metadataHeaders(metadata: Metadata): Record<string, string> {
  * deadline expires, with a reason saying which, and reaches the flow and the
  * model call through `abortSignal`.
  */
-function callSignal(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, calls: InFlightCalls, streaming: boolean) {
+function callSignal(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, calls: InFlightCalls) {
   const controller = new AbortController();
-  const untrack = calls.track(controller, streaming);
+  const untrack = calls.track(controller);
   const deadline = deadlineMs(call.getDeadline());
   const timer = Number.isFinite(deadline)
     ? setTimeout(() => controller.abort(abortReasons.deadline()), Math.max(0, deadline - Date.now()))

@@ -35,10 +35,8 @@ export interface GrpcServerOptions {
   addReflection?: (server: Server) => void;
   /** Per-connection stream cap, connection age/idle, session memory, connection caps. */
   limits: GrpcLimits;
-  /** Calls in progress on both surfaces (shutdown ends them; streams count against maxConcurrentStreams). */
+  /** Calls in progress on both surfaces (shutdown ends them; streaming calls take a MAX_CONCURRENT_STREAMS slot). */
   calls: InFlightCalls;
-  /** Streaming calls allowed at once across REST and gRPC (more → UNAVAILABLE with retry-after); 0 = no cap. */
-  maxConcurrentStreams: number;
   /** Repeated warnings summarised per window. */
   warnings: WarningSummary;
 }
@@ -86,7 +84,6 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     contextProvider: options.contextProvider,
     logger: options.logger,
     calls: options.calls,
-    maxConcurrentStreams: options.maxConcurrentStreams,
   });
   server.addService(definition, implementation);
 

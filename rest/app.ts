@@ -36,10 +36,8 @@ export interface RestAppOptions {
   health: () => Record<string, unknown>;
   /** True once shutdown has begun: /health answers 503 (calls are still served, see server/graceful-shutdown.ts). */
   isDraining: () => boolean;
-  /** Calls in progress on both surfaces (shutdown ends the ones left; streams are counted). */
+  /** Calls in progress on both surfaces (shutdown ends the ones left). */
   calls: InFlightCalls;
-  /** Streaming calls allowed at once across REST and gRPC (more → 503 + Retry-After); 0 = no cap. */
-  maxConcurrentStreams: number;
   /** Serve /openapi.json and /docs (debug or API_DOCS=true). */
   apiDocs: ApiDocsOptions | null;
 }
@@ -75,7 +73,6 @@ export function createRestApp(options: RestAppOptions): Express {
       maxBodySize: options.maxBodySize,
       contextProvider: options.contextProvider,
       calls: options.calls,
-      maxConcurrentStreams: options.maxConcurrentStreams,
     }),
   );
   app.use(notFound);

@@ -7,7 +7,6 @@ import type { AnyFlow } from '../flows/index.js';
 import type { FlowContext } from '../server/flow-context.js';
 import type { InFlightCalls } from '../server/in-flight-calls.js';
 import { abortReasons, normalizeError } from '../server/normalize-error.js';
-import { streamLimitError } from '../server/stream-admission.js';
 import { genkitError, sendError } from './errors.js';
 import { spanRoute } from './middleware/server-span.js';
 
@@ -20,39 +19,21 @@ import { spanRoute } from './middleware/server-span.js';
 export interface FlowRouteOptions {
   maxBodySize: number;
   contextProvider: ContextProvider;
-  /** Registry of calls in progress (shutdown ends the ones left; streams are counted). */
+  /** Registry of calls in progress (shutdown ends the ones left). */
   calls: InFlightCalls;
-  /** Streaming calls allowed at once across REST and gRPC (more → 503 + Retry-After); 0 = no cap. */
-  maxConcurrentStreams: number;
 }
 
 export function flowRoutes(flows: readonly AnyFlow[], options: FlowRouteOptions): Router {
   const router = express.Router();
   const json = express.json({ limit: options.maxBodySize, strict: false });
-  const admit = admitStream(options);
   for (const flow of flows) {
     const route = `/${flow.__action.name}`;
-    router.post(route, spanRoute(route), admit, json, checkFlowInput(flow), (req, res, next) => {
-      const handler = expressHandler(servedFlow(flow, res, options.calls, isStreamRequest(req)), { contextProvider: options.contextProvider });
+    router.post(route, spanRoute(route), json, checkFlowInput(flow), (req, res, next) => {
+      const handler = expressHandler(servedFlow(flow, res, options.calls), { contextProvider: options.contextProvider });
       return handler(req, res, next);
     });
   }
   return router;
-}
-
-/** Genkit's rule for a streaming request (expressHandler streams on either). */
-function isStreamRequest(req: express.Request): boolean {
-  return req.query.stream === 'true' || (req.headers.accept?.toLowerCase().includes('text/event-stream') ?? false);
-}
-
-/** Over MAX_CONCURRENT_STREAMS, a streaming request gets 503 + Retry-After before its body is even parsed. */
-function admitStream(options: FlowRouteOptions): RequestHandler {
-  return (req, res, next) => {
-    if (options.maxConcurrentStreams <= 0 || options.calls.streams < options.maxConcurrentStreams || !isStreamRequest(req)) return next();
-    const error = streamLimitError();
-    res.setHeader('Retry-After', String((error.detail as { retryAfterSeconds: number }).retryAfterSeconds));
-    sendError(res, error);
-  };
 }
 
 /**
@@ -65,9 +46,9 @@ function admitStream(options: FlowRouteOptions): RequestHandler {
  * - Response headers only this layer can set: X-Cache from the flow's
  *   report, Retry-After when the model circuit is open.
  */
-function servedFlow(flow: AnyFlow, res: Response, calls: InFlightCalls, streaming: boolean): AnyFlow {
+function servedFlow(flow: AnyFlow, res: Response, calls: InFlightCalls): AnyFlow {
   const controller = new AbortController();
-  const untrack = calls.track(controller, streaming);
+  const untrack = calls.track(controller);
   res.once('close', () => {
     untrack();
     if (!res.writableFinished) controller.abort(abortReasons.cancelled());

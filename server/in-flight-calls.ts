@@ -12,8 +12,14 @@ import { GenkitError } from 'genkit';
  */
 export interface InFlightCalls {
   /** Registers a call; the returned function unregisters it (call it when the call ends). */
-  track(controller: AbortController, streaming: boolean): () => void;
-  /** Streaming calls (REST SSE and gRPC server streams) in progress now. */
+  track(controller: AbortController): () => void;
+  /**
+   * Takes a streaming slot (REST SSE or gRPC server stream) under
+   * MAX_CONCURRENT_STREAMS: the returned function gives it back; null means
+   * the cap is reached and the call must be shed.
+   */
+  admitStream(): (() => void) | null;
+  /** Streaming calls (REST SSE and gRPC server streams) admitted and not yet finished. */
   readonly streams: number;
   /** Calls of any kind in progress now. */
   readonly size: number;
@@ -25,21 +31,25 @@ export interface InFlightCalls {
 export const shutdownAbortReason = () =>
   new GenkitError({ status: 'UNAVAILABLE', message: 'The server is shutting down; retry on another instance.' });
 
-export function createInFlightCalls(): InFlightCalls {
+/** `maxConcurrentStreams` 0 = no cap. */
+export function createInFlightCalls(maxConcurrentStreams: number): InFlightCalls {
   const calls = new Set<AbortController>();
   let streams = 0;
   let aborted: GenkitError | null = null;
   return {
-    track(controller, streaming) {
+    track(controller) {
       if (aborted) controller.abort(aborted);
       calls.add(controller);
-      if (streaming) streams++;
-      let done = false;
+      return () => calls.delete(controller);
+    },
+    admitStream() {
+      if (maxConcurrentStreams > 0 && streams >= maxConcurrentStreams) return null;
+      streams++;
+      let released = false;
       return () => {
-        if (done) return;
-        done = true;
-        calls.delete(controller);
-        if (streaming) streams--;
+        if (released) return;
+        released = true;
+        streams--;
       };
     },
     get streams() {

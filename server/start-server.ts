@@ -8,6 +8,7 @@ import { DESCRIPTOR_SET, OPENAPI_FILE } from '../grpc/generated-paths.js';
 import { addReflection } from '../grpc/reflection.js';
 import { startGrpcServer, type RunningGrpcServer } from '../grpc/server.js';
 import { createRestApp } from '../rest/app.js';
+import { withStreamAdmission } from '../rest/stream-admission.js';
 import type { ServerConfig } from './config.js';
 import { createFlowContextProvider } from './flow-context.js';
 import { startEventLoopMonitor } from './event-loop-monitor.js';
@@ -51,7 +52,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const isDraining = () => draining;
   const contextProvider = createFlowContextProvider({ apiKeys: config.apiKeys });
   const limiter = createRateLimiter(config.rateLimit);
-  const calls = createInFlightCalls();
+  const calls = createInFlightCalls(config.maxConcurrentStreams);
   const warnings = createWarningSummary(logger);
 
   const app = createRestApp({
@@ -66,11 +67,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     debug: config.debug,
     isDraining,
     calls,
-    maxConcurrentStreams: config.maxConcurrentStreams,
     apiDocs: config.apiDocs ? { openApiFile: OPENAPI_FILE, requireBearer: config.apiKeys.length > 0 } : null,
     health: () => ({ model: modelName, offline: config.model.kind === 'offline', flows: flows.length, circuit: policies.breakerState(), eventLoop: eventLoop.stats() }),
   });
-  const http = createServer(httpServerOptions(config.http), app);
+  const http = createServer(httpServerOptions(config.http), withStreamAdmission(app, calls, warnings));
   const connections = manageHttpConnections(http, config.http, warnings);
   await listen(http, config.port, config.host);
   const restPort = (http.address() as AddressInfo).port;
@@ -91,7 +91,6 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       isDraining: () => false,
       limits: config.grpcLimits,
       calls,
-      maxConcurrentStreams: config.maxConcurrentStreams,
       warnings,
       addReflection: (server) => addReflection(server, readFileSync(DESCRIPTOR_SET)),
     });

@@ -1,0 +1,22 @@
+import { get } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startServerProcess } from './tests/support/server-process.js';
+import { rapidReset } from './tests/support/h2-flood.js';
+import { rssMiB } from './tests/support/process-stats.js';
+const env = JSON.parse(process.argv[2] ?? '{}');
+const proc = await startServerProcess(env, [], process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []);
+const pid = proc.child.pid!;
+const { flowClient, callUnary } = await import('./tests/support/grpc-client.js');
+const c = flowClient(proc.grpcPort); await callUnary(c, 'tellJoke', {}); c.close();
+await fetch(`http://127.0.0.1:${proc.restPort}/tellJoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"data":{}}' }).then(r => r.text());
+const rss0 = await rssMiB(pid);
+const T0 = performance.now(); const tl: string[] = []; let stop = false; const lat: number[] = []; let peak = rss0; let fails = 0;
+const prober = (async () => { while (!stop) { const t = performance.now(); await new Promise<void>((res) => { const r = get({ host: '127.0.0.1', port: proc.restPort, path: '/health', agent: false, timeout: 3000 }, (x) => { x.resume(); x.on('end', () => res()); }); r.on('timeout', () => { fails++; r.destroy(); }); r.on('error', () => { fails++; res(); }); }); lat.push(performance.now() - t); tl.push(`${Math.round(t - T0)}:${Math.round(performance.now() - t)}`); peak = Math.max(peak, await rssMiB(pid)); await sleep(100); } })();
+console.log('attack starts', new Date().toISOString());
+const r = await rapidReset({ port: proc.grpcPort, path: '/genkit.flows.v1.FlowService/TellJoke', connections: 2, durationMs: Number(process.env.DUR ?? 5000) });
+await sleep(500); stop = true; await prober;
+const lines = proc.logs.length;
+console.log(JSON.stringify({ ...r, rss0, peak, healthMax: Math.round(Math.max(...lat)), probes: lat.length, fails, logLines: lines }));
+const byMsg = new Map<string, number>(); for (const l of proc.logs) { const k = String(l.msg).slice(0, 60); byMsg.set(k, (byMsg.get(k) ?? 0) + 1); }
+console.log(tl.join(" ")); for (const l of proc.logs) if (l.warning || String(l.msg).includes("RESOURCE")) { console.log(l.time, l.msg, l.repeated ?? "", l.resetsPerSecond ?? ""); } console.log([...byMsg].sort((a, b) => b[1] - a[1]).slice(0, 6));
+await proc.stop();
