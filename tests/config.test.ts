@@ -32,6 +32,20 @@ describe('parseCli()', () => {
       trustedHosts: [],
       trustProxy: false,
       shutdownGraceMs: 10000,
+      shutdownDelayMs: 0,
+      http: { keepAliveTimeoutMs: 65000, headersTimeoutMs: 66000, requestTimeoutMs: 66000, maxConnections: 4096, maxConnectionsPerIp: 0 },
+      grpcLimits: {
+        maxConcurrentStreams: 1000,
+        maxConnectionAgeMs: 0,
+        maxConnectionAgeGraceMs: 10000,
+        maxConnectionIdleMs: 300000,
+        maxSessionMemoryMb: 64,
+        maxConnections: 4096,
+        maxConnectionsPerIp: 0,
+        maxResetsPerSecond: 200,
+        resetPenaltyMs: 10000,
+      },
+      maxConcurrentStreams: 1500,
       telemetry: { export: { kind: 'none' }, reason: 'no exporter is configured', serviceName: 'genkit-flow-gateway', warnings: [] },
       apiDocs: false,
       resilience: {
@@ -42,6 +56,19 @@ describe('parseCli()', () => {
       },
       cache: { ttlMs: 300000, maxEntries: 1024 },
     });
+  });
+
+  it('sets the HTTP timeouts from flags or the environment, and refuses headers > request timeout', () => {
+    const c = config(['--keep-alive-timeout-ms', '70000', '--headers-timeout-ms', '71000'], { REQUEST_TIMEOUT_MS: '90000' });
+    assert.deepEqual([c.http.keepAliveTimeoutMs, c.http.headersTimeoutMs, c.http.requestTimeoutMs], [70000, 71000, 90000]);
+    assert.throws(() => config([], { HEADERS_TIMEOUT_MS: '70000', REQUEST_TIMEOUT_MS: '60000' }), /HEADERS_TIMEOUT_MS must be ≤ REQUEST_TIMEOUT_MS/);
+    assert.throws(() => config(['--request-timeout-ms', '1e5']), /REQUEST_TIMEOUT_MS must be a whole number/);
+  });
+
+  it('SHUTDOWN_DELAY_MS=auto drains 5 s on Kubernetes and not elsewhere; a number wins', () => {
+    assert.equal(config([], { KUBERNETES_SERVICE_HOST: '10.0.0.1' }).shutdownDelayMs, 5000);
+    assert.equal(config([], {}).shutdownDelayMs, 0);
+    assert.equal(config([], { KUBERNETES_SERVICE_HOST: '10.0.0.1', SHUTDOWN_DELAY_MS: '0' }).shutdownDelayMs, 0);
   });
 
   it('turns the breaker and the cache off', () => {
