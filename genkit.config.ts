@@ -1,6 +1,7 @@
 import { googleAI } from '@genkit-ai/google-genai';
 import { genkit, type Genkit } from 'genkit';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { APP_ROOT } from './app-root.js';
 import { OFFLINE_MODEL_INFO, OFFLINE_MODEL_NAME, offlineModelPlugin } from './models/offline/offline-model.js';
 import { createModelPolicies, type ModelPolicies, type ResilienceSettings } from './models/resilience/model-policies.js';
 import { defineResilientModel, resilientModelName } from './models/resilience/resilient-model.js';
@@ -27,7 +28,8 @@ export type ModelSettings =
       latencyMs: number;
     };
 
-export const PROMPT_DIR = fileURLToPath(new URL('./prompts', import.meta.url));
+/** Dotprompt files; found from the project directory, so the same in source and in dist/. */
+export const PROMPT_DIR = join(APP_ROOT, 'prompts');
 
 /** Defaults of LLM_TIMEOUT_MS, LLM_MAX_RETRIES, CB_* (see server/config.ts). */
 export const DEFAULT_RESILIENCE: ResilienceSettings = {
