@@ -3,9 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { defineFlows, type AnyFlow } from '../flows/index.js';
-import { createGenkit } from '../genkit.config.js';
+import { loadGenkit } from '../genkit.config.js';
 import { DESCRIPTOR_SET, OPENAPI_FILE } from '../grpc/generated-paths.js';
-import { addReflection } from '../grpc/reflection.js';
 import { startGrpcServer, type RunningGrpcServer } from '../grpc/server.js';
 import { createRestApp } from '../rest/app.js';
 import type { ServerConfig } from './config.js';
@@ -32,7 +31,7 @@ export interface RunningServer {
 
 /** Builds the Genkit app from the config and starts REST and gRPC; resolves with the bound ports. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
-  const { ai, modelName, modelReason, policies } = createGenkit(config.model, config.resilience);
+  const { ai, modelName, modelReason, policies } = await loadGenkit(config.model, config.resilience);
   const cache = config.cache ? createFlowCache(config.cache) : null;
   const flows = defineFlows(ai, { allowHttpImages: config.debug, maxDataUrlBytes: config.maxBodySize, cache });
   logger.info({ model: modelName, reason: modelReason }, `Model in use: ${modelName} (${modelReason})`);
@@ -68,6 +67,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
 
   let grpc: RunningGrpcServer | null = null;
   if (config.grpcPort !== null) {
+    // Reflection (and the protobuf runtime it decodes descriptors with) only when it is on.
+    const reflection = config.grpcReflection ? await import('../grpc/reflection.js') : null;
     grpc = await startGrpcServer({
       flows,
       host: config.host,
@@ -78,7 +79,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       limiter,
       logger,
       isDraining,
-      addReflection: (server) => addReflection(server, readFileSync(DESCRIPTOR_SET)),
+      addReflection: reflection ? (server) => reflection.addReflection(server, readFileSync(DESCRIPTOR_SET)) : undefined,
     });
     logger.info({ port: grpc.port, reflection: config.grpcReflection }, `gRPC listening on ${config.host}:${grpc.port}`);
   }
