@@ -2,7 +2,7 @@ import { expressHandler } from './genkit-express.js';
 import express, { type RequestHandler, type Response, type Router } from 'express';
 import { GenkitError } from 'genkit';
 import type { ContextProvider } from 'genkit/context';
-import { parseFlowInput } from '../flows/validated-flow.js';
+import { admitFlowInput } from '../flows/admit-input.js';
 import type { AnyFlow } from '../flows/index.js';
 import type { FlowContext } from '../server/flow-context.js';
 import { abortReasons } from '../server/normalize-error.js';
@@ -77,9 +77,14 @@ function checkFlowInput(flow: AnyFlow): RequestHandler {
       );
       return;
     }
+    if ('init' in body) {
+      // expressHandler hands `init` to flow.run unchecked (and Genkit's tracing serializes it); no flow here uses it.
+      sendError(res, genkitError('INVALID_ARGUMENT', 'The request body field "init" is not supported: send {"data": <flow input>}.'));
+      return;
+    }
     try {
       // Defaults are applied here too, so Genkit's JSON-schema check in flow.run sees a complete input.
-      (body as { data?: unknown }).data = schema ? parseFlowInput(schema, (body as { data?: unknown }).data) : undefined;
+      (body as { data?: unknown }).data = schema ? admitFlowInput(schema, (body as { data?: unknown }).data) : undefined;
       next();
     } catch (e: unknown) {
       if (e instanceof GenkitError) sendError(res, e);
