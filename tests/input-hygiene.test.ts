@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { lookup } from 'node:dns/promises';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { credentials, Client, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { chromium } from 'playwright-core';
+import { isGlobalUnicast } from '../flows/global-address.js';
 import type { FlowServiceClient } from '../generated/ts/genkit/flows/v1/flows.js';
 import { callUnary, flowClient } from './support/grpc-client.js';
 import { startServerProcess, type ServerProcess } from './support/server-process.js';
@@ -14,6 +19,7 @@ import { startServerProcess, type ServerProcess } from './support/server-process
  * echo of the input, and no log line is an error or holds a stack.
  */
 
+const CHROMIUM = '/usr/bin/chromium';
 const KEY = 'hygiene-key-1';
 const AUTH = { authorization: `Bearer ${KEY}` };
 const JSON_AUTH = { 'content-type': 'application/json', ...AUTH };
@@ -195,6 +201,16 @@ describe('item 8: the SSRF guard allows only global unicast addresses', () => {
     }
   });
 
+  it('a trailing dot does not hide a local name: this machine\'s own hostname, with a dot', async (t) => {
+    const name = hostname();
+    const addresses = (await lookup(name, { all: true }).catch(() => [])).map((a) => a.address);
+    if (!addresses.length || !addresses.every((a) => !isGlobalUnicast(a))) return t.skip(`${name} does not resolve to a local address here`);
+    for (const host of [name, `${name}.`]) {
+      const res = await post('/describeImage', JSON.stringify({ data: { imageUrl: `https://${host}/a.png` } }));
+      assert.equal(res.status, 400, `${host}: ${await res.text()}`);
+    }
+  });
+
   it('gRPC: INVALID_ARGUMENT for NAT64 and 6to4 metadata addresses', async () => {
     for (const imageUrl of ['https://[64:ff9b::a9fe:a9fe]/', 'https://[2002:a9fe:a9fe::]/']) {
       await assert.rejects(callUnary(client, 'describeImage', { imageUrl }, { metadata: AUTH }), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
@@ -251,6 +267,19 @@ describe('item 10: with API_KEYS, the API description needs the key; /health say
     const page = await fetch(`${base}/docs/`, { headers: { authorization: basic } });
     assert.equal(page.status, 200);
     assert.match(await page.text(), /swagger-ui/);
+  });
+
+  it('a browser opens /docs with the key as its Basic password, and the page loads /openapi.json', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    try {
+      const page = await browser.newPage({ httpCredentials: { username: 'operator', password: KEY } });
+      const documentStatus = page.waitForResponse((r) => r.url().endsWith('/openapi.json')).then((r) => r.status());
+      await page.goto(`${base}/docs/`);
+      await page.waitForSelector('.opblock', { timeout: 15_000 });
+      assert.equal(await documentStatus, 200);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('/health: only the status without a key; the detail with one', async () => {
