@@ -2,11 +2,12 @@ import { expressHandler } from './genkit-express.js';
 import express, { type RequestHandler, type Response, type Router } from 'express';
 import { GenkitError } from 'genkit';
 import type { ContextProvider } from 'genkit/context';
-import { admitFlowInput } from '../flows/admit-input.js';
+import { admitFlowInput, MAX_INPUT_DEPTH } from '../flows/admit-input.js';
 import type { AnyFlow } from '../flows/index.js';
 import type { FlowContext } from '../server/flow-context.js';
 import { abortReasons } from '../server/normalize-error.js';
 import { genkitError, sendError } from './errors.js';
+import { rejectDeepJson } from './json-depth.js';
 import { spanRoute } from './middleware/server-span.js';
 
 /**
@@ -17,7 +18,8 @@ import { spanRoute } from './middleware/server-span.js';
  */
 export function flowRoutes(flows: readonly AnyFlow[], options: { maxBodySize: number; contextProvider: ContextProvider }): Router {
   const router = express.Router();
-  const json = express.json({ limit: options.maxBodySize, strict: false });
+  // The {"data": …} envelope is one level more than the input may nest.
+  const json = express.json({ limit: options.maxBodySize, strict: false, verify: rejectDeepJson(MAX_INPUT_DEPTH + 1) });
   for (const flow of flows) {
     const route = `/${flow.__action.name}`;
     router.post(route, spanRoute(route), json, checkFlowInput(flow), (req, res, next) => {

@@ -84,13 +84,17 @@ describe('item 5: init and deep nesting never reach Genkit', () => {
     const stderrMark = proc.stderr.length;
     const attack = `{"data":{},"init":${nested(5000)}}`;
     assert.ok(attack.length >= 10_000);
-    await expectClientError(await post('/tellJoke', attack), 400, /"init" is not supported/);
-    await expectClientError(await post('/tellStory?stream=true', attack), 400, /"init" is not supported/);
+    // Refused while reading the body (too deep to parse), before Genkit or even JSON.parse sees it.
+    await expectClientError(await post('/tellJoke', attack), 400, /nests deeper than 32 levels/);
+    await expectClientError(await post('/tellStory?stream=true', attack), 400, /nests deeper than 32 levels/);
+    // A shallow `init` is refused as such.
+    await expectClientError(await post('/tellJoke', '{"data":{},"init":{"a":[1]}}'), 400, /"init" is not supported/);
+    await expectClientError(await post('/tellStory?stream=true', '{"data":{},"init":[]}'), 400, /"init" is not supported/);
     await expectClientError(await post('/tellJoke', '{"data":{},"init":null}'), 400, /"init" is not supported/);
     const statuses = await Promise.all(Array.from({ length: 50 }, () => post('/tellJoke', attack).then(async (r) => (await r.arrayBuffer(), r.status))));
     assert.deepEqual(new Set(statuses), new Set([400]));
     const lines = await logsSince(mark);
-    assert.equal(lines.filter((l) => (l.res as { status?: number } | undefined)?.status === 400).length, 53, 'one warn access line each');
+    assert.equal(lines.filter((l) => (l.res as { status?: number } | undefined)?.status === 400).length, 55, 'one warn access line each');
     assertQuietLogs(lines, stderrMark);
   });
 
@@ -99,6 +103,13 @@ describe('item 5: init and deep nesting never reach Genkit', () => {
     const stderrMark = proc.stderr.length;
     await expectClientError(await post('/tellJoke', `{"data":{"name":"Ada","extra":${nested(5000)}}}`), 400, /nests deeper than 32 levels/);
     await expectClientError(await post('/generateCharacter', `{"data":{"abilities":${nested(40)}}}`), 400, /nests deeper than 32 levels/);
+    // 1 MB of brackets: refused by a byte scan before JSON.parse (which would spend ~0.3 s of event loop on it).
+    const started = performance.now();
+    await expectClientError(await post('/tellJoke', `{"data":${nested(524_000)}}`), 400, /nests deeper than 32 levels/);
+    assert.ok(performance.now() - started < 2000);
+    // Brackets inside strings do not count.
+    const brackets = await post('/tellJoke', JSON.stringify({ data: { name: `${'['.repeat(100)}"\\{` } }));
+    assert.equal(brackets.status, 200, await brackets.text());
     // Ordinary nesting is untouched.
     const ok = await post('/generateCharacter', JSON.stringify({ data: { name: 'Ada', abilities: ['x'] } }));
     assert.equal(ok.status, 200, await ok.text());

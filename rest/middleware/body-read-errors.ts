@@ -1,5 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { genkitError, sendError } from '../errors.js';
+import { MAX_INPUT_DEPTH } from '../../flows/admit-input.js';
+import { TOO_DEEP } from '../json-depth.js';
 
 /**
  * A body labelled `Content-Encoding: gzip`/`br`/`deflate` that does not
@@ -9,9 +11,13 @@ import { genkitError, sendError } from '../errors.js';
  * and no error-level log line or stack (the access log records the 400). An
  * encoding body-parser cannot decode at all is already a 415
  * (`encoding.unsupported`), and a body that inflates past the limit a 413.
+ * Also here: JSON refused by `rejectDeepJson` before parsing → 400.
  */
 export const bodyReadErrors: ErrorRequestHandler = (err: unknown, req, res, next) => {
   const error = (typeof err === 'object' && err !== null ? err : {}) as { status?: number; expose?: boolean; type?: string };
+  if (error.type === TOO_DEEP) {
+    return sendError(res, genkitError('INVALID_ARGUMENT', `Invalid input: data nests deeper than ${MAX_INPUT_DEPTH} levels.`));
+  }
   if (!error.expose || error.status !== 400) return next(err);
   const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (error.type === undefined && encoding !== 'identity') {
