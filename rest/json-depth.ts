@@ -4,8 +4,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
  * A `verify` hook for express.json that refuses deeply nested JSON before it
  * is parsed. JSON.parse itself copes with a 1 MB body of `[[[…`, but it spends
  * a few hundred milliseconds of event loop on it (≈ 50× a flat 1 MB body);
- * this byte scan costs about a millisecond per MB. Brackets inside strings do
- * not count. The error's `type` is answered with 400 by `bodyReadErrors`.
+ * this byte scan costs 3-5 ms per MB (≈ 0.5 µs for a typical 60-byte body).
+ * Brackets inside strings do not count. The error's `type` is answered with
+ * 400 by `bodyReadErrors`.
  */
 
 export const TOO_DEEP = 'entity.too.deep';
