@@ -7,6 +7,8 @@ import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { fromBinary } from '@bufbuild/protobuf';
+import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { GenkitError, z } from 'genkit';
 import { generatedPaths, REPO_ROOT } from '../grpc/generated-paths.js';
 import { MessageConverter } from '../grpc/message-converter.js';
@@ -334,6 +336,16 @@ describe('codegen: the full pipeline (buf generate with local ts-proto)', () => 
 describe('codegen: buf lint and the drift check on the real flows', () => {
   it('buf lint passes on generated/proto', async () => {
     assert.equal((await buf(REPO_ROOT, ['lint'])).trim(), '');
+  });
+
+  it('the descriptor set served by reflection carries the comments: a field\'s default and limits', async () => {
+    const set = fromBinary(FileDescriptorSetSchema, await readFile(generatedPaths().descriptorSet));
+    const file = set.file.find((f) => f.name === 'genkit/flows/v1/flows.proto')!;
+    const message = file.messageType.findIndex((m) => m.name === 'TellJokeRequest');
+    const field = file.messageType[message]!.field.findIndex((f) => f.name === 'name');
+    // SourceCodeInfo path: message_type = 4, field = 2.
+    const location = file.sourceCodeInfo?.location.find((l) => l.path.join('.') === `4.${message}.2.${field}`);
+    assert.equal(location?.leadingComments, ' Who or what the joke is about.\n Default: "Mittens". At most 200 characters.\n');
   });
 
   it('the drift check fails on a stale generated/ and names the command that fixes it', async () => {
