@@ -11,9 +11,10 @@ import { ACCEPT_COMMAND, acceptContract, gitAuthor } from './proto/contract.js';
  */
 const USAGE = `Usage: ${ACCEPT_COMMAND}
 
-Regenerates generated/ from the flows (as \`npm run gen\`), makes generated/proto the accepted contract (contract/accepted.binpb) and adds an
-entry to CONTRACT-CHANGELOG.md: the reason, the breaking changes buf reports and every changed
-RPC, message, field and enum value. Commit both files with the change that needs them.`;
+Regenerates generated/ from the flows (as \`npm run gen\`), makes generated/proto the accepted
+contract (contract/accepted.binpb) and adds an entry to CONTRACT-CHANGELOG.md: the reason, the
+breaking changes buf reports and every changed RPC, message, field and enum value. Commit
+generated/, the baseline and the changelog with the change that needs them.`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { reason: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
