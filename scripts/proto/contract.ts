@@ -106,7 +106,7 @@ export async function acceptContract(root: string, options: { reason: string; no
   await writeFile(join(root, CHANGELOG), next);
   return {
     accepted: true,
-    report: `Accepted: ${BASELINE} and a new ${CHANGELOG} entry (${breaking.length} breaking, ${changes.length} changed element(s)). Commit both.`,
+    report: `Accepted: ${BASELINE} and a new ${CHANGELOG} entry (${breaking.length} breaking, ${changes.length} changed element(s)). Commit them with generated/.`,
   };
 }
 
