@@ -82,16 +82,16 @@ async function main(): Promise<number> {
     process.stderr.write(`Unknown RPC ${rpcName}. Known: ${methods.map((m) => m.rpc).join(', ')}\n`);
     return 2;
   }
-  const base = entry.rpc.replace(/Stream$/, '');
+  // Every RPC has its own `<Rpc>Request` and `<Rpc>Response` (buf STANDARD lint).
   const input = JSON.parse(json) as unknown;
   // ts-proto's fromJSON drops keys it does not know: a typo would silently become "unset" (a default).
-  const unknown = unknownFields(requestDescriptor(`${base}Request`), input);
+  const unknown = unknownFields(requestDescriptor(`${entry.rpc}Request`), input);
   if (unknown.length > 0) {
     process.stderr.write(`Unknown field${unknown.length > 1 ? 's' : ''} in the ${entry.rpc} request: ${unknown.join(', ')}\n`);
     return 2;
   }
-  const request = codec(`${base}Request`).fromJSON(input);
-  const responseCodec = codec(entry.def.responseStream ? `${base}StreamResponse` : `${base}Response`);
+  const request = codec(`${entry.rpc}Request`).fromJSON(input);
+  const responseCodec = codec(`${entry.rpc}Response`);
 
   const metadata = new Metadata();
   for (const header of values.header ?? []) {
