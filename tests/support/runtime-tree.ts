@@ -26,7 +26,9 @@ export async function buildDist(): Promise<void> {
 export async function productionNodeModules(): Promise<string> {
   const pkg = await readFile(join(REPO_ROOT, 'package.json'));
   const lock = await readFile(join(REPO_ROOT, 'package-lock.json'));
-  const key = createHash('sha256').update(pkg).update(lock).digest('hex').slice(0, 16);
+  // Keyed by what npm ci reads for the install (not scripts or descriptions).
+  const { dependencies, devDependencies, overrides } = JSON.parse(pkg.toString('utf8')) as Record<string, unknown>;
+  const key = createHash('sha256').update(JSON.stringify({ dependencies, devDependencies, overrides })).update(lock).digest('hex').slice(0, 16);
   const cacheRoot = join(tmpdir(), 'genkit-flow-gateway-runtime-deps');
   const ready = join(cacheRoot, key);
   if (existsSync(join(ready, 'node_modules', '.complete'))) return join(ready, 'node_modules');
