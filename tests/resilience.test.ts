@@ -3,7 +3,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import type { FlowServiceClient } from '../generated/ts/genkit/flows/v1/flows.js';
 import type { GenkitError } from 'genkit';
-import { createGenkit } from '../genkit.config.js';
+import { loadGenkit } from '../genkit.config.js';
 import { GeminiWireServer } from './support/gemini-wire-server.js';
 import { callUnary, flowClient, requestFor } from './support/grpc-client.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
@@ -113,7 +113,7 @@ describe('an already-aborted caller signal', () => {
   it('never reaches the model (google-genai 1.42 would send the request anyway)', async () => {
     const gemini = await GeminiWireServer.start();
     try {
-      const { ai } = createGenkit({ kind: 'gemini', apiKey: 'test-key', model: 'googleai/gemini-2.5-flash', baseUrl: gemini.baseUrl });
+      const { ai } = await loadGenkit({ kind: 'gemini', apiKey: 'test-key', model: 'googleai/gemini-2.5-flash', baseUrl: gemini.baseUrl });
       const controller = new AbortController();
       controller.abort();
       await assert.rejects(ai.generate({ prompt: 'hi', abortSignal: controller.signal }), (e: GenkitError) => e.status === 'CANCELLED');
