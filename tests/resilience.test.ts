@@ -261,12 +261,13 @@ describe('response cache with request coalescing', () => {
   });
 
   it('expires entries after CACHE_TTL_MS', async () => {
-    r = await rig({ CACHE_TTL_MS: '200' });
+    // 1 s: the two calls before the pause must fall inside the TTL even on a loaded machine.
+    r = await rig({ CACHE_TTL_MS: '1000' });
     r.gemini.respondWith(() => ({ json: translation }));
     await (await post(r, 'translateText', { text: 'A' })).text();
     await (await post(r, 'translateText', { text: 'A' })).text();
     assert.equal(r.gemini.requests.length, 1);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     const after = await post(r, 'translateText', { text: 'A' });
     assert.equal(after.headers.get('x-cache'), 'MISS');
     await after.text();
