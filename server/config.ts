@@ -182,7 +182,7 @@ const RawConfigSchema = z.object({
   CACHE_ENABLED: booleanText('CACHE_ENABLED'),
   CACHE_TTL_MS: integer('CACHE_TTL_MS', 1),
   CACHE_MAX_ENTRIES: integer('CACHE_MAX_ENTRIES', 1),
-}).refine((c) => c.HEADERS_TIMEOUT_MS <= c.REQUEST_TIMEOUT_MS, {
+}).refine((c) => typeof c.HEADERS_TIMEOUT_MS !== 'number' || typeof c.REQUEST_TIMEOUT_MS !== 'number' || c.HEADERS_TIMEOUT_MS <= c.REQUEST_TIMEOUT_MS, {
   message: 'HEADERS_TIMEOUT_MS must be ≤ REQUEST_TIMEOUT_MS (Node counts the headers as part of the request)',
   path: ['HEADERS_TIMEOUT_MS'],
 });

@@ -62,7 +62,7 @@ describe('parseCli()', () => {
     const c = config(['--keep-alive-timeout-ms', '70000', '--headers-timeout-ms', '71000'], { REQUEST_TIMEOUT_MS: '90000' });
     assert.deepEqual([c.http.keepAliveTimeoutMs, c.http.headersTimeoutMs, c.http.requestTimeoutMs], [70000, 71000, 90000]);
     assert.throws(() => config([], { HEADERS_TIMEOUT_MS: '70000', REQUEST_TIMEOUT_MS: '60000' }), /HEADERS_TIMEOUT_MS must be ≤ REQUEST_TIMEOUT_MS/);
-    assert.throws(() => config(['--request-timeout-ms', '1e5']), /REQUEST_TIMEOUT_MS must be a whole number/);
+    assert.throws(() => config(['--request-timeout-ms', '1e5']), /^ConfigError: Invalid configuration:\n {2}--request-timeout-ms: --request-timeout-ms must be a whole number ≥ 1 in digits \(got "1e5"\)$/);
   });
 
   it('SHUTDOWN_DELAY_MS=auto drains 5 s on Kubernetes and not elsewhere; a number wins', () => {
