@@ -69,6 +69,7 @@ async function serveUnary(
   flow: AnyFlow,
   options: FlowServiceOptions,
 ): Promise<void> {
+  if (await resetBeforeStart(call)) return;
   const { signal, dispose } = callSignal(call, options.calls);
   try {
     const { input, context } = await prepare(call.request, call.metadata, rpc, flow, options);
@@ -82,6 +83,7 @@ async function serveUnary(
 }
 
 async function serveStream(call: ServerWritableStream<Decoded, unknown>, rpc: RpcModel, flow: AnyFlow, options: FlowServiceOptions): Promise<void> {
+  if (await resetBeforeStart(call)) return;
   // Shed load before any work: the stream would otherwise hold a flow, a model call and buffers.
   const release = options.calls.admitStream();
   if (!release) {
@@ -107,6 +109,17 @@ async function serveStream(call: ServerWritableStream<Decoded, unknown>, rpc: Rp
     dispose();
     release();
   }
+}
+
+/**
+ * Waits one turn of the event loop before starting the flow, and skips calls
+ * the client has already reset. A rapid-reset client sends HEADERS, DATA and
+ * RST_STREAM back to back; Node hands our handler the call before it has
+ * read the reset, so without this hop every such call would start a flow
+ * (span, model call) only to cancel it. One setImmediate costs microseconds.
+ */
+function resetBeforeStart(call: { cancelled: boolean }): Promise<boolean> {
+  return new Promise((resolve) => setImmediate(() => resolve(call.cancelled)));
 }
 
 /** What the flow reported for this call (the cache outcome), as trailing metadata. */
