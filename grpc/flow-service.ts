@@ -9,13 +9,13 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { GenkitError } from 'genkit';
-import type { ContextProvider } from 'genkit/context';
 import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
 import { parseFlowInput } from '../flows/validated-flow.js';
 import type { FlowContext } from '../server/flow-context.js';
-import { abortReasons, normalizeError } from '../server/normalize-error.js';
-import { GRPC_STATUS } from '../server/status-codes.js';
+import { normalizeError } from '../server/normalize-error.js';
+import { callStateOf, type CallState } from './call-gateway.js';
+import { grpcStatusOf } from './error-status.js';
 import type { MessageConverter } from './message-converter.js';
 import type { RpcModel, ServiceModel } from './service-model.js';
 
@@ -32,7 +32,6 @@ export interface FlowServiceOptions {
   /** ts-proto's generated grpc-js service definition. */
   definition: ServiceDefinition;
   converter: MessageConverter;
-  contextProvider: ContextProvider;
   logger: Logger;
 }
 
@@ -65,22 +64,20 @@ async function serveUnary(
   flow: AnyFlow,
   options: FlowServiceOptions,
 ): Promise<void> {
-  const { signal, dispose } = callSignal(call);
+  const { context, signal } = stateOf(call.metadata);
   try {
-    const { input, context } = await prepare(call.request, call.metadata, rpc, flow, options);
+    const input = prepare(call.request, rpc, flow, options);
     const { result } = await flow.run(input, { context, abortSignal: signal });
     callback(null, options.converter.fromFlowJson(rpc.responseMessage, result), responseTrailers(context));
   } catch (e: unknown) {
     callback(toServiceError(e, signal, rpc, options.logger));
-  } finally {
-    dispose();
   }
 }
 
 async function serveStream(call: ServerWritableStream<Decoded, unknown>, rpc: RpcModel, flow: AnyFlow, options: FlowServiceOptions): Promise<void> {
-  const { signal, dispose } = callSignal(call);
+  const { context, signal } = stateOf(call.metadata);
   try {
-    const { input, context } = await prepare(call.request, call.metadata, rpc, flow, options);
+    const input = prepare(call.request, rpc, flow, options);
     const { result } = await flow.run(input, {
       context,
       abortSignal: signal,
@@ -92,10 +89,19 @@ async function serveStream(call: ServerWritableStream<Decoded, unknown>, rpc: Rp
     call.end();
   } catch (e: unknown) {
     // grpc-js sends an 'error' emitted on a server stream as the call's status.
-    if (!call.cancelled) call.emit('error', toServiceError(e, signal, rpc, options.logger));
-  } finally {
-    dispose();
+    if (!signal.aborted) call.emit('error', toServiceError(e, signal, rpc, options.logger));
   }
+}
+
+/**
+ * The flow context and abort signal the gateway interceptor settled for this
+ * call (it runs the context provider once, before the handler). Every RPC of
+ * this service passes through it; a missing state is a wiring bug.
+ */
+function stateOf(metadata: Metadata): CallState {
+  const state = callStateOf(metadata);
+  if (!state) throw new Error('gRPC call reached the flow handler without the gateway interceptor');
+  return state;
 }
 
 /** What the flow reported for this call (the cache outcome), as trailing metadata. */
@@ -106,60 +112,20 @@ function responseTrailers(context: unknown): Metadata {
   return trailers;
 }
 
-/** Request → validated flow input (defaults applied) and the flow context, before the flow starts. */
-async function prepare(request: Decoded, metadata: Metadata, rpc: RpcModel, flow: AnyFlow, options: FlowServiceOptions) {
+/** Request → validated flow input (defaults applied), before the flow starts. */
+function prepare(request: Decoded, rpc: RpcModel, flow: AnyFlow, options: FlowServiceOptions): unknown {
   if (request[UNDECODABLE]) {
-    throw new GenkitError({ status: 'INVALID_ARGUMENT', message: `The request is not a valid ${rpc.requestMessage} message.` });
+    throw new GenkitError({ status: 'INVALID_ARGUMENT', message: `The request is not a valid ${rpc.requestMessage} message.`, detail: { reason: 'MALFORMED_REQUEST' } });
   }
   const json = options.converter.toFlowJson(rpc.requestMessage, request);
   const schema = flow.__action.inputSchema;
-  const input: unknown = schema ? parseFlowInput(schema, json) : json;
-  const context = await options.contextProvider({ method: 'POST', headers: metadataHeaders(metadata), input });
-  return { input, context };
-}
-
-/** Metadata as lower-case HTTP-style headers (binary `-bin` entries left out), for the shared context provider. */
-export function metadataHeaders(metadata: Metadata): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(metadata.getMap())) {
-    if (typeof value === 'string') headers[key.toLowerCase()] = value;
-  }
-  return headers;
-}
-
-/**
- * One AbortSignal for the call: it fires when the client cancels or its
- * deadline expires, with a reason saying which, and reaches the flow and the
- * model call through `abortSignal`.
- */
-function callSignal(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>) {
-  const controller = new AbortController();
-  const deadline = deadlineMs(call.getDeadline());
-  const timer = Number.isFinite(deadline)
-    ? setTimeout(() => controller.abort(abortReasons.deadline()), Math.max(0, deadline - Date.now()))
-    : undefined;
-  const onCancelled = () => controller.abort(Date.now() >= deadline ? abortReasons.deadline() : abortReasons.cancelled());
-  call.on('cancelled', onCancelled);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      clearTimeout(timer);
-      call.off('cancelled', onCancelled);
-    },
-  };
-}
-
-function deadlineMs(deadline: Date | number): number {
-  return deadline instanceof Date ? deadline.getTime() : deadline;
+  return schema ? parseFlowInput(schema, json) : json;
 }
 
 function toServiceError(error: unknown, signal: AbortSignal, rpc: RpcModel, logger: Logger): Partial<ServiceError> {
   const normalized = normalizeError(error, signal);
   if (normalized.status === 'INTERNAL') logger.error({ err: error, rpc: rpc.rpcName }, 'RPC failed');
-  const metadata = new Metadata();
-  const retryAfter = (normalized.detail as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
-  if (retryAfter !== undefined) metadata.set('retry-after', String(retryAfter));
-  return { code: GRPC_STATUS[normalized.status], details: normalized.originalMessage, metadata };
+  return grpcStatusOf(normalized);
 }
 
 /** Wraps the generated deserializer so undecodable bytes reach the handler as a marker, not an INTERNAL error. */

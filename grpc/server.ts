@@ -7,7 +7,7 @@ import type { AnyFlow } from '../flows/index.js';
 import type { SharedRateLimiter } from '../server/rate-limiter.js';
 import { FlowServiceService } from '../generated/ts/genkit/flows/v1/flows.js';
 import { flowService } from './flow-service.js';
-import { serverInterceptors } from './interceptors.js';
+import { gatewayInterceptor } from './call-gateway.js';
 import { LOCK_FILE } from './generated-paths.js';
 import { MessageConverter } from './message-converter.js';
 import { parseLock } from './proto-lock.js';
@@ -46,13 +46,15 @@ export interface RunningGrpcServer {
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const server = new Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
-    interceptors: serverInterceptors({
-      logger: options.logger,
-      limiter: options.limiter,
-      contextProvider: options.contextProvider,
-      isDraining: options.isDraining,
-      isExempt: (path) => path.startsWith('/grpc.health.v1.Health/') || path.startsWith('/grpc.reflection.'),
-    }),
+    interceptors: [
+      gatewayInterceptor({
+        logger: options.logger,
+        limiter: options.limiter,
+        contextProvider: options.contextProvider,
+        isDraining: options.isDraining,
+        isExempt: (path) => path.startsWith('/grpc.health.v1.Health/') || path.startsWith('/grpc.reflection.'),
+      }),
+    ],
   });
   const service = buildServiceModel(options.flows.map(flowSchemas));
   const converter = new MessageConverter(service.schema, parseLock(readFileSync(LOCK_FILE, 'utf8')));
@@ -61,7 +63,6 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     service,
     definition: FlowServiceService,
     converter,
-    contextProvider: options.contextProvider,
     logger: options.logger,
   });
   server.addService(definition, implementation);
