@@ -29,7 +29,8 @@ async function main(): Promise<void> {
     process.stdout.write(`proto:breaking skipped: ${ref} has no ${PROTO_PATH} to compare with.\n`);
     return;
   }
-  await buf(REPO_ROOT, ['breaking', '--against', `.git#ref=${sha}`]);
+  // Our module only (the workspace also holds vendored google/rpc, which an older ref may lack).
+  await buf(REPO_ROOT, ['breaking', 'generated/proto', '--against', `.git#ref=${sha},subdir=generated/proto`]);
   process.stdout.write(`proto:breaking: no breaking change against ${ref} (${sha.slice(0, 12)}).\n`);
 }
 
