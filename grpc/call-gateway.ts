@@ -201,7 +201,9 @@ class GatewayCall implements ServerInterceptingCallInterface {
 
     if (this.pastDeadline()) return this.expire();
     if (this.options.isDraining()) {
-      return this.refuse(new GenkitError({ status: 'UNAVAILABLE', message: 'The server is shutting down; retry on another instance.' }));
+      return this.refuse(
+        new GenkitError({ status: 'UNAVAILABLE', message: 'The server is shutting down; retry on another instance.', detail: { reason: 'SHUTTING_DOWN' } }),
+      );
     }
     this.options.limiter.take(connection.remoteAddress ?? this.next.getPeer()).then(
       (decision) => this.afterLimiter(metadata, decision),

@@ -8,7 +8,9 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { GenkitError } from 'genkit';
+import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
 import { parseFlowInput } from '../flows/validated-flow.js';
@@ -16,7 +18,7 @@ import type { FlowContext } from '../server/flow-context.js';
 import { normalizeError } from '../server/normalize-error.js';
 import { callStateOf, type CallState } from './call-gateway.js';
 import { grpcStatusOf } from './error-status.js';
-import type { MessageConverter } from './message-converter.js';
+import { INVALID_UTF8, type MessageConverter } from './message-converter.js';
 import type { RpcModel, ServiceModel } from './service-model.js';
 
 /**
@@ -31,6 +33,8 @@ export interface FlowServiceOptions {
   service: ServiceModel;
   /** ts-proto's generated grpc-js service definition. */
   definition: ServiceDefinition;
+  /** ts-proto's generated message codecs, by message name (the generated module's exports). */
+  messages: Record<string, unknown>;
   converter: MessageConverter;
   logger: Logger;
 }
@@ -49,7 +53,7 @@ export function flowService(options: FlowServiceOptions): { definition: ServiceD
       options.logger.warn({ rpc: rpc.rpcName }, `No generated gRPC method for ${rpc.rpcName}: run \`npm run gen\` after changing flows`);
       continue;
     }
-    definition[rpc.methodName] = tolerantDecoding(method);
+    definition[rpc.methodName] = checkedDecoding(method, messageCodec(options.messages, rpc.requestMessage));
     implementation[rpc.methodName] = rpc.serverStreaming
       ? (call: ServerWritableStream<Decoded, unknown>) => void serveStream(call, rpc, flow, options)
       : (call: ServerUnaryCall<Decoded, unknown>, callback: sendUnaryData<unknown>) => void serveUnary(call, callback, rpc, flow, options);
@@ -128,13 +132,39 @@ function toServiceError(error: unknown, signal: AbortSignal, rpc: RpcModel, logg
   return grpcStatusOf(normalized);
 }
 
-/** Wraps the generated deserializer so undecodable bytes reach the handler as a marker, not an INTERNAL error. */
-function tolerantDecoding(method: MethodDefinition<unknown, unknown>): MethodDefinition<unknown, unknown> {
+interface MessageCodec {
+  decode(input: BinaryReader | Uint8Array): unknown;
+}
+
+function messageCodec(messages: Record<string, unknown>, name: string): MessageCodec {
+  const codec = messages[name] as Partial<MessageCodec> | undefined;
+  if (typeof codec?.decode !== 'function') throw new Error(`No generated codec for ${name}: run \`npm run gen\` after changing flows`);
+  return codec as MessageCodec;
+}
+
+const lossyUtf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * The reader's UTF-8 decoding for request strings (it only runs for non-ASCII
+ * bytes): valid UTF-8 decodes as usual; anything else becomes `INVALID_UTF8`,
+ * which the converter refuses naming the field (plain decoding would hand the
+ * flow U+FFFD in its place).
+ */
+function markInvalidUtf8(bytes: Uint8Array): string {
+  return isUtf8(bytes) ? lossyUtf8.decode(bytes) : INVALID_UTF8;
+}
+
+/**
+ * Decodes requests with the generated codec and the UTF-8 check above;
+ * undecodable bytes reach the handler as a marker (→ INVALID_ARGUMENT), not
+ * as grpc-js's INTERNAL error.
+ */
+function checkedDecoding(method: MethodDefinition<unknown, unknown>, codec: MessageCodec): MethodDefinition<unknown, unknown> {
   return {
     ...method,
     requestDeserialize: (bytes: Buffer) => {
       try {
-        return method.requestDeserialize(bytes);
+        return codec.decode(new BinaryReader(bytes, markInvalidUtf8));
       } catch {
         return { [UNDECODABLE]: true };
       }

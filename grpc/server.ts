@@ -5,6 +5,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
 import type { SharedRateLimiter } from '../server/rate-limiter.js';
+import * as generatedMessages from '../generated/ts/genkit/flows/v1/flows.js';
 import { FlowServiceService } from '../generated/ts/genkit/flows/v1/flows.js';
 import { flowService } from './flow-service.js';
 import { gatewayInterceptor } from './call-gateway.js';
@@ -62,6 +63,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     flows: options.flows,
     service,
     definition: FlowServiceService,
+    messages: generatedMessages,
     converter,
     logger: options.logger,
   });

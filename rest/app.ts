@@ -63,7 +63,7 @@ export function createRestApp(options: RestAppOptions): Express {
   app.use((_req, res, next) => {
     if (!options.isDraining()) return next();
     res.setHeader('Connection', 'close');
-    sendError(res, genkitError('UNAVAILABLE', 'The server is shutting down; retry on another instance.'));
+    sendError(res, genkitError('UNAVAILABLE', 'The server is shutting down; retry on another instance.', { reason: 'SHUTTING_DOWN' }));
   });
   app.use(trustedHosts(options.trustedHosts));
   if (options.apiDocs) app.use(apiDocs(options.apiDocs));

@@ -5,6 +5,7 @@ import type { ContextProvider } from 'genkit/context';
 import { parseFlowInput } from '../flows/validated-flow.js';
 import type { AnyFlow } from '../flows/index.js';
 import type { FlowContext } from '../server/flow-context.js';
+import { withErrorDetails } from '../server/error-details.js';
 import { abortReasons } from '../server/normalize-error.js';
 import { genkitError, sendError } from './errors.js';
 import { spanRoute } from './middleware/server-span.js';
@@ -57,7 +58,8 @@ function servedFlow(flow: AnyFlow, res: Response): AnyFlow {
     } catch (e: unknown) {
       const retryAfter = (e as { detail?: { retryAfterSeconds?: number } }).detail?.retryAfterSeconds;
       if (retryAfter !== undefined && !res.headersSent) res.setHeader('Retry-After', String(retryAfter));
-      throw e;
+      // expressHandler writes Genkit's error body from the error: give it the AIP-193 details.
+      throw e instanceof GenkitError ? withErrorDetails(e) : e;
     }
   };
   return Object.create(flow, { run: { value: run } }) as AnyFlow;
@@ -73,6 +75,7 @@ function checkFlowInput(flow: AnyFlow): RequestHandler {
         genkitError(
           'INVALID_ARGUMENT',
           'The request body must be a JSON object {"data": <flow input>} sent with Content-Type: application/json.',
+          { reason: 'MALFORMED_REQUEST' },
         ),
       );
       return;
