@@ -13,7 +13,7 @@ import { GenkitError } from 'genkit';
 import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
-import { parseFlowInput } from '../flows/validated-flow.js';
+import { admitFlowInput } from '../flows/admit-input.js';
 import type { FlowContext } from '../server/flow-context.js';
 import { normalizeError } from '../server/normalize-error.js';
 import { callStateOf, type CallState } from './call-gateway.js';
@@ -123,7 +123,7 @@ function prepare(request: Decoded, rpc: RpcModel, flow: AnyFlow, options: FlowSe
   }
   const json = options.converter.toFlowJson(rpc.requestMessage, request);
   const schema = flow.__action.inputSchema;
-  return schema ? parseFlowInput(schema, json) : json;
+  return schema ? admitFlowInput(schema, json) : json;
 }
 
 function toServiceError(error: unknown, signal: AbortSignal, rpc: RpcModel, logger: Logger): Partial<ServiceError> {

@@ -59,6 +59,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     debug: config.debug,
     isDraining,
     apiDocs: config.apiDocs ? { openApiFile: OPENAPI_FILE, requireBearer: config.apiKeys.length > 0 } : null,
+    apiKeysConfigured: config.apiKeys.length > 0,
     health: () => ({ model: modelName, offline: config.model.kind === 'offline', flows: flows.length, circuit: policies.breakerState(), eventLoop: eventLoop.stats() }),
   });
   const http = createServer(app);

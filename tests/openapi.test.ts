@@ -86,9 +86,10 @@ describe('/openapi.json and /docs availability', () => {
     try {
       assert.equal((await fetch(`${plain.baseUrl}/openapi.json`)).status, 404);
       assert.equal((await fetch(`${plain.baseUrl}/docs/`)).status, 404);
-      const served = (await (await fetch(`${debug.baseUrl}/openapi.json`)).json()) as Json;
+      const key = { authorization: 'Bearer k1' };
+      const served = (await (await fetch(`${debug.baseUrl}/openapi.json`, { headers: key })).json()) as Json;
       assert.deepEqual(served.security, [{ bearerAuth: [] }]);
-      const page = await fetch(`${debug.baseUrl}/docs/`);
+      const page = await fetch(`${debug.baseUrl}/docs/`, { headers: key });
       assert.equal(page.status, 200);
       assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
       const api = await fetch(`${debug.baseUrl}/health`);
