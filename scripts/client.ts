@@ -54,9 +54,9 @@ async function main(): Promise<number> {
     process.stderr.write(`Unknown RPC ${rpcName}. Known: ${methods.map((m) => m.rpc).join(', ')}\n`);
     return 2;
   }
-  const base = entry.rpc.replace(/Stream$/, '');
-  const request = codec(`${base}Request`).fromJSON(JSON.parse(json));
-  const responseCodec = codec(entry.def.responseStream ? `${base}StreamResponse` : `${base}Response`);
+  // Every RPC has its own `<Rpc>Request` and `<Rpc>Response` (buf STANDARD lint).
+  const request = codec(`${entry.rpc}Request`).fromJSON(JSON.parse(json));
+  const responseCodec = codec(`${entry.rpc}Response`);
 
   const metadata = new Metadata();
   for (const header of values.header ?? []) {
