@@ -9,9 +9,9 @@ import type { FieldModel, FieldType, MessageModel, SchemaModel } from './schema-
  * - enum numbers ↔ Zod's strings, through the committed lock;
  * - int64 (bigint) ↔ number, refusing values a JS number cannot hold exactly;
  * - google.protobuf.Value is already plain JSON in ts-proto's types;
- * - a required (non-`optional`) string left empty reads as absent: proto3
- *   cannot tell "" from unset, and absent is what the client most likely
- *   meant, so the error reads "Required" as it does on REST;
+ * - a required string that its schema would refuse empty reads as absent
+ *   when empty: proto3 cannot tell "" from unset, so the error reads
+ *   "Required" as it does on REST (a schema that accepts "" still gets "");
  * - strings that were not valid UTF-8 on the wire (see `INVALID_UTF8`) are
  *   refused with INVALID_ARGUMENT naming the field, not passed on with U+FFFD.
  */
@@ -59,7 +59,7 @@ export class MessageConverter {
     for (const field of message.fields) {
       const raw = decoded[field.tsName];
       const fieldPath = path ? `${path}.${field.jsonName}` : field.jsonName;
-      if (raw === undefined || raw === null || (raw === '' && isRequiredString(field))) {
+      if (raw === undefined || raw === null || (raw === '' && field.emptyIsUnset)) {
         if (field.unsetIsNull) out[field.jsonName] = null;
         continue;
       }
@@ -142,10 +142,6 @@ function bigintToNumber(value: bigint, path: string): number {
     throw invalidField(path, `${value} is outside the range of exactly representable integers (±${Number.MAX_SAFE_INTEGER})`);
   }
   return number;
-}
-
-function isRequiredString(field: FieldModel): boolean {
-  return field.type.kind === 'scalar' && field.type.scalar === 'string' && !field.optional && !field.oneof && !field.repeated && !field.map;
 }
 
 /** google.protobuf.Value content (any JSON): every string and key must have been valid UTF-8. */
