@@ -304,7 +304,9 @@ class GatewayCall implements ServerInterceptingCallInterface {
   private finish(code: GrpcStatus, cache: string | undefined): void {
     this.finished = true;
     clearTimeout(this.timer);
-    const traceFields = spanLogFields(this.span);
+    // The logger's mixin labels lines written inside the call's trace; the status can
+    // also be sent from outside it (refusals, the deadline timer): then say it here.
+    const traceFields = this.span && !inTrace(this.span) ? spanLogFields(this.span) : undefined;
     if (this.span) {
       this.span.setAttribute('rpc.grpc.status_code', code);
       if (SERVER_FAULTS.has(code)) this.span.setStatus({ code: SpanStatusCode.ERROR, message: GrpcStatus[code] });
@@ -351,13 +353,10 @@ class GatewayCall implements ServerInterceptingCallInterface {
 
 /** Metadata as lower-case HTTP-style headers (binary `-bin` entries left out), for the shared context provider. */
 export function metadataHeaders(metadata: Metadata): Record<string, string> {
-  const headers: Record<string, string> = {};
+  // getMap() is already a fresh object (first value per key): drop the binary values in place.
   const map = metadata.getMap();
-  for (const key in map) {
-    const value = map[key];
-    if (typeof value === 'string') headers[key] = value;
-  }
-  return headers;
+  for (const key in map) if (typeof map[key] !== 'string') delete map[key];
+  return map as Record<string, string>;
 }
 
 function deadlineMs(deadline: Deadline): number {
@@ -368,6 +367,11 @@ function deadlineMs(deadline: Deadline): number {
 function validTraceId(span: Span | undefined): string | undefined {
   const spanContext = span?.spanContext();
   return spanContext && isSpanContextValid(spanContext) ? spanContext.traceId : undefined;
+}
+
+/** True when the active context is inside `span`'s trace (the logger's mixin then writes the trace ids). */
+function inTrace(span: Span): boolean {
+  return trace.getSpan(context.active())?.spanContext().traceId === span.spanContext().traceId;
 }
 
 /** The server span's ids under OpenTelemetry's log-correlation names (as the pino mixin writes them). */
