@@ -108,15 +108,18 @@ interface MethodInfo {
   method: string;
   spanName: string;
   exempt: boolean;
+  /** Client or bidi streaming: the handler runs as messages arrive, not only at half-close. */
+  requestStream: boolean;
 }
 
 export function gatewayInterceptor(options: GatewayOptions): ServerInterceptor {
   const methods = new Map<string, MethodInfo>();
-  const info = (path: string): MethodInfo => {
+  const info = (definition: ServerMethodDefinition<unknown, unknown>): MethodInfo => {
+    const path = definition.path;
     let found = methods.get(path);
     if (!found) {
       const [service = '', method = ''] = path.replace(/^\//, '').split('/');
-      found = { path, service, method, spanName: `${service}/${method}`, exempt: options.isExempt(path) };
+      found = { path, service, method, spanName: `${service}/${method}`, exempt: options.isExempt(path), requestStream: definition.requestStream };
       methods.set(path, found);
     }
     return found;
@@ -125,7 +128,7 @@ export function gatewayInterceptor(options: GatewayOptions): ServerInterceptor {
   // only ever uses it through ServerInterceptingCallInterface, which GatewayCall
   // implements directly (no per-rule responder and listener objects per call).
   return (method: ServerMethodDefinition<unknown, unknown>, call: ServerInterceptingCallInterface) =>
-    new GatewayCall(info(method.path), call, options) as unknown as ServerInterceptingCall;
+    new GatewayCall(info(method), call, options) as unknown as ServerInterceptingCall;
 }
 
 class GatewayCall implements ServerInterceptingCallInterface {
@@ -158,7 +161,8 @@ class GatewayCall implements ServerInterceptingCallInterface {
       onReceiveMetadata: (metadata) => this.onMetadata(metadata),
       onReceiveMessage: (message) => {
         if (this.finished) return;
-        if (this.span) context.with(this.active, () => listener.onReceiveMessage(message));
+        // Unary and server-streaming handlers only store the request here; they run at half-close.
+        if (this.span && this.method.requestStream) context.with(this.active, () => listener.onReceiveMessage(message));
         else listener.onReceiveMessage(message);
       },
       // The handler starts here: running it in the span's context makes the flow's work its children.
