@@ -8,17 +8,19 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { GenkitError } from 'genkit';
-import type { ContextProvider } from 'genkit/context';
+import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
 import { admitFlowInput } from '../flows/admit-input.js';
 import type { FlowContext } from '../server/flow-context.js';
 import type { InFlightCalls } from '../server/in-flight-calls.js';
-import { abortReasons, normalizeError } from '../server/normalize-error.js';
+import { normalizeError } from '../server/normalize-error.js';
 import { streamLimitError } from '../server/stream-admission.js';
-import { GRPC_STATUS } from '../server/status-codes.js';
-import type { MessageConverter } from './message-converter.js';
+import { callStateOf, type CallState } from './call-gateway.js';
+import { grpcStatusOf } from './error-status.js';
+import { INVALID_UTF8, type MessageConverter } from './message-converter.js';
 import type { RpcModel, ServiceModel } from './service-model.js';
 
 /**
@@ -33,10 +35,11 @@ export interface FlowServiceOptions {
   service: ServiceModel;
   /** ts-proto's generated grpc-js service definition. */
   definition: ServiceDefinition;
+  /** ts-proto's generated message codecs, by message name (the generated module's exports). */
+  messages: Record<string, unknown>;
   converter: MessageConverter;
-  contextProvider: ContextProvider;
   logger: Logger;
-  /** Registry of calls in progress (shutdown ends the ones left; streams are counted). */
+  /** Streaming calls take a MAX_CONCURRENT_STREAMS slot here (shared with REST). */
   calls: InFlightCalls;
 }
 
@@ -54,7 +57,7 @@ export function flowService(options: FlowServiceOptions): { definition: ServiceD
       options.logger.warn({ rpc: rpc.rpcName }, `No generated gRPC method for ${rpc.rpcName}: run \`npm run gen\` after changing flows`);
       continue;
     }
-    definition[rpc.methodName] = tolerantDecoding(method);
+    definition[rpc.methodName] = checkedDecoding(method, messageCodec(options.messages, rpc.requestMessage));
     implementation[rpc.methodName] = rpc.serverStreaming
       ? (call: ServerWritableStream<Decoded, unknown>) => void serveStream(call, rpc, flow, options)
       : (call: ServerUnaryCall<Decoded, unknown>, callback: sendUnaryData<unknown>) => void serveUnary(call, callback, rpc, flow, options);
@@ -69,30 +72,28 @@ async function serveUnary(
   flow: AnyFlow,
   options: FlowServiceOptions,
 ): Promise<void> {
-  if (await resetBeforeStart(call)) return;
-  const { signal, dispose } = callSignal(call, options.calls);
+  const { context, signal } = stateOf(call.metadata);
+  if (await resetBeforeStart(signal)) return;
   try {
-    const { input, context } = await prepare(call.request, call.metadata, rpc, flow, options);
+    const input = prepare(call.request, rpc, flow, options);
     const { result } = await flow.run(input, { context, abortSignal: signal });
     callback(null, options.converter.fromFlowJson(rpc.responseMessage, result), responseTrailers(context));
   } catch (e: unknown) {
     callback(toServiceError(e, signal, rpc, options.logger));
-  } finally {
-    dispose();
   }
 }
 
 async function serveStream(call: ServerWritableStream<Decoded, unknown>, rpc: RpcModel, flow: AnyFlow, options: FlowServiceOptions): Promise<void> {
-  if (await resetBeforeStart(call)) return;
+  const { context, signal } = stateOf(call.metadata);
+  if (await resetBeforeStart(signal)) return;
   // Shed load before any work: the stream would otherwise hold a flow, a model call and buffers.
   const release = options.calls.admitStream();
   if (!release) {
-    call.emit('error', toServiceError(streamLimitError(), undefined, rpc, options.logger));
+    call.emit('error', toServiceError(streamLimitError(), signal, rpc, options.logger));
     return;
   }
-  const { signal, dispose } = callSignal(call, options.calls);
   try {
-    const { input, context } = await prepare(call.request, call.metadata, rpc, flow, options);
+    const input = prepare(call.request, rpc, flow, options);
     const { result } = await flow.run(input, {
       context,
       abortSignal: signal,
@@ -104,9 +105,8 @@ async function serveStream(call: ServerWritableStream<Decoded, unknown>, rpc: Rp
     call.end();
   } catch (e: unknown) {
     // grpc-js sends an 'error' emitted on a server stream as the call's status.
-    if (!call.cancelled) call.emit('error', toServiceError(e, signal, rpc, options.logger));
+    if (!signal.aborted) call.emit('error', toServiceError(e, signal, rpc, options.logger));
   } finally {
-    dispose();
     release();
   }
 }
@@ -114,12 +114,23 @@ async function serveStream(call: ServerWritableStream<Decoded, unknown>, rpc: Rp
 /**
  * Waits one turn of the event loop before starting the flow, and skips calls
  * the client has already reset. A rapid-reset client sends HEADERS, DATA and
- * RST_STREAM back to back; Node hands our handler the call before it has
- * read the reset, so without this hop every such call would start a flow
- * (span, model call) only to cancel it. One setImmediate costs microseconds.
+ * RST_STREAM back to back; Node hands us the call before it has read the
+ * reset, so without this hop every such call would start a flow (span, model
+ * call) only to cancel it. One setImmediate costs microseconds.
  */
-function resetBeforeStart(call: { cancelled: boolean }): Promise<boolean> {
-  return new Promise((resolve) => setImmediate(() => resolve(call.cancelled)));
+function resetBeforeStart(signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => setImmediate(() => resolve(signal.aborted)));
+}
+
+/**
+ * The flow context and abort signal the gateway interceptor settled for this
+ * call (it runs the context provider once, before the handler). Every RPC of
+ * this service passes through it; a missing state is a wiring bug.
+ */
+function stateOf(metadata: Metadata): CallState {
+  const state = callStateOf(metadata);
+  if (!state) throw new Error('gRPC call reached the flow handler without the gateway interceptor');
+  return state;
 }
 
 /** What the flow reported for this call (the cache outcome), as trailing metadata. */
@@ -130,71 +141,55 @@ function responseTrailers(context: unknown): Metadata {
   return trailers;
 }
 
-/** Request → validated flow input (defaults applied) and the flow context, before the flow starts. */
-async function prepare(request: Decoded, metadata: Metadata, rpc: RpcModel, flow: AnyFlow, options: FlowServiceOptions) {
+/** Request → validated flow input (defaults applied), before the flow starts. */
+function prepare(request: Decoded, rpc: RpcModel, flow: AnyFlow, options: FlowServiceOptions): unknown {
   if (request[UNDECODABLE]) {
-    throw new GenkitError({ status: 'INVALID_ARGUMENT', message: `The request is not a valid ${rpc.requestMessage} message.` });
+    throw new GenkitError({ status: 'INVALID_ARGUMENT', message: `The request is not a valid ${rpc.requestMessage} message.`, detail: { reason: 'MALFORMED_REQUEST' } });
   }
   const json = options.converter.toFlowJson(rpc.requestMessage, request);
   const schema = flow.__action.inputSchema;
-  const input: unknown = schema ? admitFlowInput(schema, json) : json;
-  const context = await options.contextProvider({ method: 'POST', headers: metadataHeaders(metadata), input });
-  return { input, context };
+  return schema ? admitFlowInput(schema, json) : json;
 }
 
-/** Metadata as lower-case HTTP-style headers (binary `-bin` entries left out), for the shared context provider. */
-export function metadataHeaders(metadata: Metadata): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(metadata.getMap())) {
-    if (typeof value === 'string') headers[key.toLowerCase()] = value;
-  }
-  return headers;
+function toServiceError(error: unknown, signal: AbortSignal, rpc: RpcModel, logger: Logger): Partial<ServiceError> {
+  const normalized = normalizeError(error, signal);
+  if (normalized.status === 'INTERNAL') logger.error({ err: error, rpc: rpc.rpcName }, 'RPC failed');
+  return grpcStatusOf(normalized);
+}
+
+interface MessageCodec {
+  decode(input: BinaryReader | Uint8Array): unknown;
+}
+
+function messageCodec(messages: Record<string, unknown>, name: string): MessageCodec {
+  const codec = messages[name] as Partial<MessageCodec> | undefined;
+  if (typeof codec?.decode !== 'function') throw new Error(`No generated codec for ${name}: run \`npm run gen\` after changing flows`);
+  return codec as MessageCodec;
+}
+
+const lossyUtf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * The reader's UTF-8 decoding for request strings (it only runs for non-ASCII
+ * bytes): valid UTF-8 decodes as usual; anything else becomes `INVALID_UTF8`,
+ * which the converter refuses naming the field (plain decoding would hand the
+ * flow U+FFFD in its place).
+ */
+function markInvalidUtf8(bytes: Uint8Array): string {
+  return isUtf8(bytes) ? lossyUtf8.decode(bytes) : INVALID_UTF8;
 }
 
 /**
- * One AbortSignal for the call: it fires when the client cancels or its
- * deadline expires, with a reason saying which, and reaches the flow and the
- * model call through `abortSignal`.
+ * Decodes requests with the generated codec and the UTF-8 check above;
+ * undecodable bytes reach the handler as a marker (→ INVALID_ARGUMENT), not
+ * as grpc-js's INTERNAL error.
  */
-function callSignal(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, calls: InFlightCalls) {
-  const controller = new AbortController();
-  const untrack = calls.track(controller);
-  const deadline = deadlineMs(call.getDeadline());
-  const timer = Number.isFinite(deadline)
-    ? setTimeout(() => controller.abort(abortReasons.deadline()), Math.max(0, deadline - Date.now()))
-    : undefined;
-  const onCancelled = () => controller.abort(Date.now() >= deadline ? abortReasons.deadline() : abortReasons.cancelled());
-  call.on('cancelled', onCancelled);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      untrack();
-      clearTimeout(timer);
-      call.off('cancelled', onCancelled);
-    },
-  };
-}
-
-function deadlineMs(deadline: Date | number): number {
-  return deadline instanceof Date ? deadline.getTime() : deadline;
-}
-
-function toServiceError(error: unknown, signal: AbortSignal | undefined, rpc: RpcModel, logger: Logger): Partial<ServiceError> {
-  const normalized = normalizeError(error, signal);
-  if (normalized.status === 'INTERNAL') logger.error({ err: error, rpc: rpc.rpcName }, 'RPC failed');
-  const metadata = new Metadata();
-  const retryAfter = (normalized.detail as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
-  if (retryAfter !== undefined) metadata.set('retry-after', String(retryAfter));
-  return { code: GRPC_STATUS[normalized.status], details: normalized.originalMessage, metadata };
-}
-
-/** Wraps the generated deserializer so undecodable bytes reach the handler as a marker, not an INTERNAL error. */
-function tolerantDecoding(method: MethodDefinition<unknown, unknown>): MethodDefinition<unknown, unknown> {
+function checkedDecoding(method: MethodDefinition<unknown, unknown>, codec: MessageCodec): MethodDefinition<unknown, unknown> {
   return {
     ...method,
     requestDeserialize: (bytes: Buffer) => {
       try {
-        return method.requestDeserialize(bytes);
+        return codec.decode(new BinaryReader(bytes, markInvalidUtf8));
       } catch {
         return { [UNDECODABLE]: true };
       }

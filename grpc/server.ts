@@ -8,9 +8,10 @@ import type { SharedRateLimiter } from '../server/rate-limiter.js';
 import type { InFlightCalls } from '../server/in-flight-calls.js';
 import type { WarningSummary } from '../server/warning-summary.js';
 import { guardGrpcConnections, grpcServerOptions, type GrpcLimits } from './http2-limits.js';
+import * as generatedMessages from '../generated/ts/genkit/flows/v1/flows.js';
 import { FlowServiceService } from '../generated/ts/genkit/flows/v1/flows.js';
 import { flowService } from './flow-service.js';
-import { serverInterceptors } from './interceptors.js';
+import { gatewayInterceptor } from './call-gateway.js';
 import { LOCK_FILE } from './generated-paths.js';
 import { MessageConverter } from './message-converter.js';
 import { parseLock } from './proto-lock.js';
@@ -64,16 +65,19 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const server = new Server({
     ...grpcServerOptions(options.limits),
     'grpc.max_receive_message_length': options.maxMessageBytes,
-    interceptors: serverInterceptors({
-      logger: options.logger,
-      limiter: options.limiter,
-      contextProvider: options.contextProvider,
-      isDraining: options.isDraining,
-      // Reflection describes the whole API: with API_KEYS it needs a key like the flows (and takes a rate-limit token).
-      isExempt: (path) => path.startsWith('/grpc.health.v1.Health/'),
-      warnings: options.warnings,
-      onRefused: (peer) => reportRefused(peer),
-    }),
+    interceptors: [
+      gatewayInterceptor({
+        logger: options.logger,
+        limiter: options.limiter,
+        contextProvider: options.contextProvider,
+        isDraining: options.isDraining,
+        // Reflection describes the whole API: with API_KEYS it needs a key like the flows (and takes a rate-limit token).
+        isExempt: (path) => path.startsWith('/grpc.health.v1.Health/'),
+        calls: options.calls,
+        warnings: options.warnings,
+        onRefused: (peer) => reportRefused(peer),
+      }),
+    ],
   });
   const service = buildServiceModel(options.flows.map(flowSchemas));
   const converter = new MessageConverter(service.schema, parseLock(readFileSync(LOCK_FILE, 'utf8')));
@@ -81,8 +85,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     flows: options.flows,
     service,
     definition: FlowServiceService,
+    messages: generatedMessages,
     converter,
-    contextProvider: options.contextProvider,
     logger: options.logger,
     calls: options.calls,
   });

@@ -11,8 +11,12 @@ import { GenkitError } from 'genkit';
  * event listener, and nothing piles up on a long-lived signal.
  */
 export interface InFlightCalls {
-  /** Registers a call; the returned function unregisters it (call it when the call ends). */
-  track(controller: AbortController): () => void;
+  /**
+   * Registers a call; the returned function unregisters it (call it when the
+   * call ends). At shutdown the call is ended with `end(reason)` when given
+   * (the surface that must also send a status, gRPC), else its controller is aborted.
+   */
+  track(controller: AbortController, end?: (reason: GenkitError) => void): () => void;
   /**
    * Takes a streaming slot (REST SSE or gRPC server stream) under
    * MAX_CONCURRENT_STREAMS: the returned function gives it back; null means
@@ -29,17 +33,17 @@ export interface InFlightCalls {
 
 /** The abort reason of calls cut short by shutdown: UNAVAILABLE, so clients retry elsewhere. */
 export const shutdownAbortReason = () =>
-  new GenkitError({ status: 'UNAVAILABLE', message: 'The server is shutting down; retry on another instance.' });
+  new GenkitError({ status: 'UNAVAILABLE', message: 'The server is shutting down; retry on another instance.', detail: { reason: 'SHUTTING_DOWN' } });
 
 /** `maxConcurrentStreams` 0 = no cap. */
 export function createInFlightCalls(maxConcurrentStreams: number): InFlightCalls {
-  const calls = new Set<AbortController>();
+  const calls = new Map<AbortController, ((reason: GenkitError) => void) | undefined>();
   let streams = 0;
   let aborted: GenkitError | null = null;
   return {
-    track(controller) {
+    track(controller, end) {
       if (aborted) controller.abort(aborted);
-      calls.add(controller);
+      calls.set(controller, end);
       return () => calls.delete(controller);
     },
     admitStream() {
@@ -60,7 +64,10 @@ export function createInFlightCalls(maxConcurrentStreams: number): InFlightCalls
     },
     abortAll(reason) {
       aborted = reason;
-      for (const controller of calls) controller.abort(reason);
+      for (const [controller, end] of [...calls]) {
+        if (end) end(reason);
+        else controller.abort(reason);
+      }
     },
   };
 }

@@ -13,6 +13,6 @@ export function streamLimitError(): GenkitError {
   return new GenkitError({
     status: 'UNAVAILABLE',
     message: `Too many concurrent streams; retry in ${STREAM_RETRY_AFTER_SECONDS} s.`,
-    detail: { retryAfterSeconds: STREAM_RETRY_AFTER_SECONDS },
+    detail: { retryAfterSeconds: STREAM_RETRY_AFTER_SECONDS, reason: 'TOO_MANY_STREAMS' },
   });
 }
