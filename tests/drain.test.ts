@@ -170,7 +170,11 @@ describe('streams that outlive SHUTDOWN_GRACE_MS', () => {
 
     const text = await restText;
     const lastEvent = text.split('\n\n').filter(Boolean).at(-1)!;
-    assert.match(lastEvent, /^error: \{"error":\{"status":"UNAVAILABLE","message":"The server is shutting down/);
+    assert.match(lastEvent, /^error: /);
+    const { error } = JSON.parse(lastEvent.slice('error: '.length)) as { error: { status: string; message: string; details?: { errorInfo?: { reason?: string } } } };
+    assert.equal(error.status, 'UNAVAILABLE');
+    assert.match(error.message, /shutting down/);
+    assert.equal(error.details?.errorInfo?.reason, 'SHUTTING_DOWN');
     const end = await rpcEnd;
     assert.ok(end.messages >= 1);
     assert.equal(end.code, status.UNAVAILABLE, `gRPC ended with ${status[end.code]}: ${end.details}`);
