@@ -7,7 +7,8 @@ import type { AnyFlow } from '../flows/index.js';
 import type { FlowContext } from '../server/flow-context.js';
 import { abortReasons } from '../server/normalize-error.js';
 import { genkitError, sendError } from './errors.js';
-import { spanRoute } from './middleware/server-span.js';
+import { FLOW_CONTEXT } from './middleware/authenticate.js';
+import { inSpanContext, spanRoute } from './middleware/server-span.js';
 
 /**
  * The REST adapter: one `POST /<flowName>` per flow, served by Genkit's own
@@ -17,11 +18,16 @@ import { spanRoute } from './middleware/server-span.js';
  */
 export function flowRoutes(flows: readonly AnyFlow[], options: { maxBodySize: number; contextProvider: ContextProvider }): Router {
   const router = express.Router();
-  const json = express.json({ limit: options.maxBodySize, strict: false });
+  // The parser continues from the socket's 'end' event: put the span context back for what follows.
+  const json = inSpanContext(express.json({ limit: options.maxBodySize, strict: false }));
   for (const flow of flows) {
     const route = `/${flow.__action.name}`;
     router.post(route, spanRoute(route), json, checkFlowInput(flow), (req, res, next) => {
-      const handler = expressHandler(servedFlow(flow, res), { contextProvider: options.contextProvider });
+      // `authenticate` already ran the context provider for this request: hand its result over
+      // instead of running it a second time (falls back to the provider if it did not run).
+      const computed = res.locals[FLOW_CONTEXT] as FlowContext | undefined;
+      const contextProvider: ContextProvider = computed ? () => computed : options.contextProvider;
+      const handler = expressHandler(servedFlow(flow, res), { contextProvider });
       return handler(req, res, next);
     });
   }
