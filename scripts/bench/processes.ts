@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { REPO_ROOT } from '../../grpc/generated-paths.js';
+import type { ProbeRequest } from './probe.js';
 
 /** Server processes for the bench: started on 127.0.0.1, ports read from their output. */
 
@@ -10,10 +11,15 @@ export interface BenchProcess {
   /** ms from spawn until the process printed its port(s). */
   readyMs: number;
   ports: Record<string, number>;
+  /** Sends a command over IPC (scripts/bench/probe.ts, or the script's own) and resolves with the reply. */
+  probe<T>(request: DistributiveOmit<ProbeRequest, 'id'> | { cmd: string; [field: string]: unknown }): Promise<T>;
   stop(): Promise<void>;
 }
 
-const TSX = ['--import', 'tsx'];
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** --expose-gc and the probe: the bench can force a GC and read memory, loop delay and allocation. */
+const NODE_ARGS = ['--expose-gc', '--import', 'tsx', '--import', './scripts/bench/probe.ts'];
 
 /** Spawns a TypeScript entry point and resolves once every named port has been printed. */
 export async function startProcess(
@@ -22,10 +28,18 @@ export async function startProcess(
   portPatterns: Record<string, (line: string) => number | undefined>,
 ): Promise<BenchProcess> {
   const started = performance.now();
-  const child = spawn(process.execPath, [...TSX, entry], {
+  const child = spawn(process.execPath, [...NODE_ARGS, entry], {
     cwd: REPO_ROOT,
     env: { ...process.env, GEMINI_API_KEY: '', GOOGLE_API_KEY: '', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  let nextId = 0;
+  const pending = new Map<number, { resolve: (value: never) => void; reject: (e: Error) => void }>();
+  child.on('message', (reply: { id: number; result?: unknown; error?: string }) => {
+    const waiter = pending.get(reply.id);
+    pending.delete(reply.id);
+    if (reply.error !== undefined) waiter?.reject(new Error(`${entry} probe: ${reply.error}`));
+    else waiter?.resolve(reply.result as never);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ports: Record<string, number> = {};
@@ -48,6 +62,12 @@ export async function startProcess(
     child,
     readyMs: performance.now() - started,
     ports,
+    probe: <T>(request: DistributiveOmit<ProbeRequest, 'id'> | { cmd: string; [field: string]: unknown }) =>
+      new Promise<T>((resolve, reject) => {
+        const id = nextId++;
+        pending.set(id, { resolve: resolve as (value: never) => void, reject });
+        child.send({ ...request, id });
+      }),
     stop: async () => {
       child.kill('SIGTERM');
       const force = setTimeout(() => child.kill('SIGKILL'), 5000);
