@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { ContextProvider } from 'genkit/context';
 import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
+import type { AdmissionPacer } from '../server/admission-pacer.js';
 import type { SharedRateLimiter } from '../server/rate-limiter.js';
 import { apiDocs, type ApiDocsOptions } from './api-docs.js';
 import { errorHandler, genkitError, notFound, sendError } from './errors.js';
@@ -10,6 +11,7 @@ import { accessLog } from './middleware/access-log.js';
 import { authenticate } from './middleware/authenticate.js';
 import { bodySizeLimit } from './middleware/body-size.js';
 import { corsPolicy } from './middleware/cors-policy.js';
+import { pace } from './middleware/pace.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { requestId } from './middleware/request-id.js';
 import { securityHeaders } from './middleware/security-headers.js';
@@ -37,6 +39,8 @@ export interface RestAppOptions {
   isDraining: () => boolean;
   /** Serve /openapi.json and /docs (debug or API_DOCS=true). */
   apiDocs: ApiDocsOptions | null;
+  /** Spreads bursts of new calls over event-loop turns (shared with gRPC); none: no pacing. */
+  pacer?: AdmissionPacer;
 }
 
 /**
@@ -65,6 +69,7 @@ export function createRestApp(options: RestAppOptions): Express {
     res.setHeader('Connection', 'close');
     sendError(res, genkitError('UNAVAILABLE', 'The server is shutting down; retry on another instance.'));
   });
+  if (options.pacer) app.use(pace(options.pacer));
   app.use(trustedHosts(options.trustedHosts));
   if (options.apiDocs) app.use(apiDocs(options.apiDocs));
   app.use(bodySizeLimit(options.maxBodySize));

@@ -7,6 +7,7 @@ import type { AnyFlow } from '../flows/index.js';
 import type { FlowContext } from '../server/flow-context.js';
 import { abortReasons } from '../server/normalize-error.js';
 import { genkitError, sendError } from './errors.js';
+import { flattenHeaderBlock } from './header-block.js';
 import { FLOW_CONTEXT } from './middleware/authenticate.js';
 import { inSpanContext, spanRoute } from './middleware/server-span.js';
 
@@ -46,10 +47,12 @@ export function flowRoutes(flows: readonly AnyFlow[], options: { maxBodySize: nu
  */
 function servedFlow(flow: AnyFlow, res: Response): AnyFlow {
   const controller = new AbortController();
-  res.once('close', () => {
+  res.on('close', () => {
     if (!res.writableFinished) controller.abort(abortReasons.cancelled());
   });
   const run: AnyFlow['run'] = async (input, opts) => {
+    // A stream's headers are already stored here: let their build-up go (it lives as long as the stream).
+    flattenHeaderBlock(res);
     // expressHandler's own signal (request 'close'/'timeout') aborts ours too; linked by hand because
     // AbortSignal.any costs noticeably more per request on Node 20.
     const outer = opts?.abortSignal;

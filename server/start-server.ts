@@ -12,6 +12,7 @@ import type { ServerConfig } from './config.js';
 import { createFlowContextProvider } from './flow-context.js';
 import { startEventLoopMonitor } from './event-loop-monitor.js';
 import { createRateLimiter } from './rate-limiter.js';
+import { createAdmissionPacer, ADMISSIONS_PER_TURN } from './admission-pacer.js';
 import { createFlowCache } from './response-cache.js';
 
 export interface RunningServer {
@@ -46,11 +47,13 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const isDraining = () => draining;
   const contextProvider = createFlowContextProvider({ apiKeys: config.apiKeys });
   const limiter = createRateLimiter(config.rateLimit);
+  const pacer = createAdmissionPacer(ADMISSIONS_PER_TURN);
 
   const app = createRestApp({
     flows,
     contextProvider,
     limiter,
+    pacer,
     logger,
     maxBodySize: config.maxBodySize,
     corsAllowedOrigins: config.corsAllowedOrigins,

@@ -3,8 +3,8 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 
 /**
- * One access line per request, written once when the response finishes (or
- * the connection closes first): method, path, status, duration, request ID,
+ * One access line per request, written when the response closes (finished,
+ * or the connection dropped first): method, path, status, duration, request ID,
  * client IP (`req.ip`, which honours TRUST_PROXY), the cache outcome, and
  * the request's trace (captured by the server span at request start, since
  * the 'finish' event does not run in the request's context). Only these
@@ -26,14 +26,8 @@ export function accessLog(logger: Logger): RequestHandler {
   const access = logger.child({}, { redact: [] });
   return (req, res, next) => {
     const started = performance.now();
-    let written = false;
-    const write = () => {
-      if (written) return;
-      written = true;
-      writeAccessLine(access, req, res, started);
-    };
-    res.once('finish', write);
-    res.once('close', write);
+    // 'close' comes once per response, right after 'finish' or when the client went away first.
+    res.on('close', () => writeAccessLine(access, req, res, started));
     next();
   };
 }

@@ -47,18 +47,15 @@ export const serverSpan: RequestHandler = (req, res, next) => {
   }
   res.locals.traceContext = active;
 
-  let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
+  // A response emits 'close' once, after 'finish' or when the connection drops
+  // first: one plain listener (no once-wrapper) ends the span either way.
+  res.on('close', () => {
     span.setAttribute('http.response.status_code', res.statusCode);
     // Server spans: 5xx is an error, 4xx is the caller's doing (semantic conventions).
     if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     if (!res.writableFinished) span.setAttribute('http.response.aborted', true);
     span.end();
-  };
-  res.once('finish', end);
-  res.once('close', end);
+  });
   context.with(active, next);
 };
 

@@ -10,13 +10,12 @@ import { createGenkit } from '../../genkit.config.js';
  */
 const { ai } = createGenkit({ kind: 'offline', latencyMs: Number(process.env.OFFLINE_MODEL_LATENCY_MS ?? 0) });
 const tellJoke = defineFlows(ai).find((f) => f.__action.name === 'tellJoke')!;
-const open: Promise<unknown>[] = [];
 
 process.on('message', (request: { id: number; cmd: string; n?: number }) => {
   if (request.cmd !== 'open-streams') return;
   const firstChunks = Array.from({ length: request.n ?? 0 }, () => {
     const { stream, output } = tellJoke.stream({});
-    open.push(output);
+    output.catch(() => undefined);
     return new Promise<void>((resolve, reject) => {
       void (async () => {
         let first = true;
