@@ -50,7 +50,8 @@ if (process.send) {
   let alloc: { profiler: GcProfiler; usedAtStart: number } | null = null;
   let allocTimer: NodeJS.Timeout | null = null;
 
-  const handlers: Record<ProbeRequest['cmd'], (request: ProbeRequest) => unknown> = {
+  const handlers: Record<string, (request: ProbeRequest) => unknown> = {
+    snapshot: (request) => v8.writeHeapSnapshot((request as unknown as { file: string }).file),
     memory: () => {
       if (!gc) throw new Error('start the process with --expose-gc');
       gc();
