@@ -23,7 +23,10 @@ export type ProbeRequest =
   | { id: number; cmd: 'alloc-stop' };
 
 export interface ProbeMemory {
+  /** V8 heap used + external (Buffers, ArrayBuffers) after the GC. */
   heapBytes: number;
+  /** V8 heap reserved (used or not). */
+  heapTotalBytes: number;
   rssBytes: number;
 }
 export interface ProbeLoop {
@@ -57,7 +60,7 @@ if (process.send) {
       gc();
       gc();
       const usage = process.memoryUsage();
-      return { heapBytes: usage.heapUsed + usage.external, rssBytes: usage.rss } satisfies ProbeMemory;
+      return { heapBytes: usage.heapUsed + usage.external, heapTotalBytes: usage.heapTotal, rssBytes: usage.rss } satisfies ProbeMemory;
     },
     'loop-start': () => {
       loop?.disable();
