@@ -1,3 +1,5 @@
+import { context } from '@opentelemetry/api';
+
 /**
  * Admits new calls to the flows in slices of `perTurn` per event-loop turn.
  *
@@ -66,4 +68,15 @@ export function createAdmissionPacer(perTurn: number): AdmissionPacer {
       scheduleRefill();
     },
   };
+}
+
+/**
+ * Starts a call through the pacer (or at once without one). A deferred call
+ * resumes in the OpenTelemetry context it arrived in, so its spans and log
+ * lines stay in its trace.
+ */
+export function admitCall(pacer: AdmissionPacer | undefined, start: () => void): void {
+  if (!pacer || pacer.tryAdmit()) return start();
+  const active = context.active();
+  pacer.defer(() => context.with(active, start));
 }
