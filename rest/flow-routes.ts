@@ -56,8 +56,9 @@ function servedFlow(flow: AnyFlow, res: Response): AnyFlow {
     // expressHandler's own signal (request 'close'/'timeout') aborts ours too; linked by hand because
     // AbortSignal.any costs noticeably more per request on Node 20.
     const outer = opts?.abortSignal;
-    if (outer?.aborted) controller.abort(outer.reason);
-    else outer?.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
+    const forward = () => controller.abort(outer?.reason);
+    if (outer?.aborted) forward();
+    else outer?.addEventListener('abort', forward, { once: true });
     try {
       const result = await flow.run(input, { ...opts, abortSignal: controller.signal });
       const cache = (opts?.context as Partial<FlowContext> | undefined)?.response?.cache;
@@ -67,6 +68,10 @@ function servedFlow(flow: AnyFlow, res: Response): AnyFlow {
       const retryAfter = (e as { detail?: { retryAfterSeconds?: number } }).detail?.retryAfterSeconds;
       if (retryAfter !== undefined && !res.headersSent) res.setHeader('Retry-After', String(retryAfter));
       throw e;
+    } finally {
+      // expressHandler aborts its signal when the request closes, also after a call that already
+      // finished; unlinked here, that no longer reaches the finished flow's abort listeners.
+      outer?.removeEventListener('abort', forward);
     }
   };
   return Object.create(flow, { run: { value: run } }) as AnyFlow;
