@@ -36,9 +36,17 @@ export interface ProbeLoop {
 export interface ProbeAlloc {
   bytes: number;
   gcs: number;
+  /** The longest GC pause in the window, and the sum of all. */
+  maxPauseMs: number;
+  totalPauseMs: number;
+  /** Pause total by GC type (Scavenge, MarkSweepCompact, …). */
+  pauseMsByType: Record<string, number>;
 }
 
 interface GcStatistics {
+  /** µs */
+  cost: number;
+  gcType: string;
   beforeGC: { heapStatistics: { usedHeapSize: number } };
   afterGC: { heapStatistics: { usedHeapSize: number } };
 }
@@ -97,7 +105,17 @@ if (process.send) {
       }
       bytes += Math.max(0, usedNow - usedAfterLast);
       alloc = null;
-      return { bytes, gcs: statistics.length } satisfies ProbeAlloc;
+      const pauses = statistics.map((gcRun) => gcRun.cost / 1000);
+      return {
+        bytes,
+        gcs: statistics.length,
+        maxPauseMs: Math.max(0, ...pauses),
+        totalPauseMs: pauses.reduce((a, b) => a + b, 0),
+        pauseMsByType: statistics.reduce<Record<string, number>>((byType, gcRun) => {
+          byType[gcRun.gcType] = (byType[gcRun.gcType] ?? 0) + gcRun.cost / 1000;
+          return byType;
+        }, {}),
+      } satisfies ProbeAlloc;
     },
   };
 

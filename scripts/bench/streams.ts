@@ -4,7 +4,7 @@ import { defineFlows } from '../../flows/index.js';
 import { FlowServiceClient } from '../../generated/ts/genkit/flows/v1/flows.js';
 import { createGenkit } from '../../genkit.config.js';
 import { median } from './load.js';
-import type { ProbeLoop, ProbeMemory } from './probe.js';
+import type { ProbeAlloc, ProbeLoop, ProbeMemory } from './probe.js';
 import { rssMiB, startListeningScript, startOurServer, type BenchProcess } from './processes.js';
 
 /** Streaming cases of the bench: time to first chunk, memory per open stream, event-loop delay. */
@@ -109,7 +109,7 @@ function openStreams(server: BenchProcess, surface: Surface, n: number): { strea
     const firstChunk = new Promise<void>((resolve) => (chunk = resolve));
     const done =
       surface === 'REST'
-        ? postStream(`http://127.0.0.1:${server.ports.rest}/tellJoke?stream=true`, {}, (text) => {
+        ? postStream(`http://127.0.0.1:${server.ports.rest ?? server.ports.port}/tellJoke?stream=true`, {}, (text) => {
             if (text.includes('data: {"message"')) chunk();
           }).then((text) => {
             if (!text.includes('"result"')) throw new Error('stream ended without a result');
@@ -194,31 +194,55 @@ export async function memoryPerOpenStream(n: number, latencyMs: number): Promise
 }
 
 export interface LoopDelay {
-  surface: Surface;
+  /** Which server and surface. */
+  label: string;
   p99Ms: number;
   maxMs: number;
   failed: number;
   durationMs: number;
+  /** GC pauses in the window: the longest and the sum. */
+  gcMaxPauseMs: number;
+  gcTotalPauseMs: number;
 }
 
-/** n slow streams arriving at once, run to their end; the server's event-loop delay over the whole window. */
+/**
+ * n slow streams arriving at once, run to their end; the server's
+ * event-loop delay over the whole window, with its GC pauses. A plain
+ * startFlowServer takes the same REST burst as the reference in the same run.
+ */
 export async function loopDelayWithSlowStreams(n: number, latencyMs: number): Promise<{ delays: LoopDelay[]; rssMiB: number }> {
-  const server = await startOurServer({ OFFLINE_MODEL_LATENCY_MS: String(latencyMs) });
+  const env = { OFFLINE_MODEL_LATENCY_MS: String(latencyMs) };
+  const [server, plain] = await Promise.all([startOurServer(env), startListeningScript('scripts/bench/plain-flow-server.ts', env)]);
   try {
-    await Promise.all(['REST', 'gRPC'].map((s) => Promise.all(openStreams(server, s as Surface, 2).streams.map((o) => o.done))));
+    const warm = (target: BenchProcess, surface: Surface) => Promise.all(openStreams(target, surface, 2).streams.map((o) => o.done));
+    await Promise.all([warm(server, 'REST'), warm(server, 'gRPC'), warm(plain, 'REST')]);
     const delays: LoopDelay[] = [];
-    for (const surface of ['REST', 'gRPC'] as const) {
-      await server.probe({ cmd: 'loop-start' });
+    const cases = [
+      ['ours, REST', server, 'REST'],
+      ['ours, gRPC', server, 'gRPC'],
+      ['plain startFlowServer, REST', plain, 'REST'],
+    ] as const;
+    for (const [label, target, surface] of cases) {
+      await target.probe({ cmd: 'loop-start' });
+      await target.probe({ cmd: 'alloc-start', delayMs: 0 });
       const started = performance.now();
-      const open = openStreams(server, surface, n);
+      const open = openStreams(target, surface, n);
       const outcomes = await Promise.allSettled(open.streams.map((s) => s.done));
       const durationMs = performance.now() - started;
-      const loop = await server.probe<ProbeLoop>({ cmd: 'loop-stop' });
+      const loop = await target.probe<ProbeLoop>({ cmd: 'loop-stop' });
+      const gc = await target.probe<ProbeAlloc>({ cmd: 'alloc-stop' });
       open.close();
-      delays.push({ surface, ...loop, failed: outcomes.filter((o) => o.status === 'rejected').length, durationMs });
+      delays.push({
+        label,
+        ...loop,
+        failed: outcomes.filter((o) => o.status === 'rejected').length,
+        durationMs,
+        gcMaxPauseMs: gc.maxPauseMs,
+        gcTotalPauseMs: gc.totalPauseMs,
+      });
     }
     return { delays, rssMiB: await rssMiB(server.child.pid!) };
   } finally {
-    await server.stop();
+    await Promise.all([server.stop(), plain.stop()]);
   }
 }
