@@ -9,9 +9,12 @@ import { errorHandler, genkitError, notFound, sendError } from './errors.js';
 import { flowRoutes } from './flow-routes.js';
 import { accessLog } from './middleware/access-log.js';
 import { authenticate } from './middleware/authenticate.js';
+import { bodyReadErrors } from './middleware/body-read-errors.js';
 import { bodySizeLimit } from './middleware/body-size.js';
+import { clientIp } from './middleware/client-ip.js';
 import { corsPolicy } from './middleware/cors-policy.js';
 import { pace } from './middleware/pace.js';
+import { healthDetailAllowed, requireApiKey } from './middleware/operator-access.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { requestId } from './middleware/request-id.js';
 import { securityHeaders } from './middleware/security-headers.js';
@@ -41,6 +44,8 @@ export interface RestAppOptions {
   apiDocs: ApiDocsOptions | null;
   /** Spreads bursts of new calls over event-loop turns (shared with gRPC); none: no pacing. */
   pacer?: AdmissionPacer;
+  /** API_KEYS is set: /openapi.json, /docs and the /health detail need a key too. */
+  apiKeysConfigured?: boolean;
 }
 
 /**
@@ -55,14 +60,20 @@ export function createRestApp(options: RestAppOptions): Express {
   app.disable('etag');
   app.set('trust proxy', options.trustProxy);
 
+  app.use(clientIp);
   app.use(requestId);
   app.use(serverSpan);
   app.use(accessLog(options.logger));
   app.use(securityHeaders);
   app.use(corsPolicy({ allowedOrigins: options.corsAllowedOrigins, debug: options.debug }));
-  app.get('/health', (_req, res) => {
-    if (options.isDraining()) res.status(503).json({ status: 'shutting_down', ...options.health() });
-    else res.json({ status: 'ok', ...options.health() });
+  const detailAllowed = healthDetailAllowed(options.contextProvider, options.limiter, options.apiKeysConfigured ?? false);
+  app.get('/health', (req, res) => {
+    void detailAllowed(req)
+      .catch(() => false)
+      .then((detail) => {
+        const status = options.isDraining() ? 'shutting_down' : 'ok';
+        res.status(status === 'ok' ? 200 : 503).json(detail ? { status, ...options.health() } : { status });
+      });
   });
   app.use((_req, res, next) => {
     if (!options.isDraining()) return next();
@@ -71,12 +82,14 @@ export function createRestApp(options: RestAppOptions): Express {
   });
   if (options.pacer) app.use(pace(options.pacer));
   app.use(trustedHosts(options.trustedHosts));
-  if (options.apiDocs) app.use(apiDocs(options.apiDocs));
   app.use(bodySizeLimit(options.maxBodySize));
   app.use(rateLimit(options.limiter));
+  if (options.apiDocs) app.use(['/openapi.json', '/docs'], requireApiKey(options.contextProvider));
+  if (options.apiDocs) app.use(apiDocs(options.apiDocs));
   app.use(authenticate(options.contextProvider));
   app.use(flowRoutes(options.flows, { maxBodySize: options.maxBodySize, contextProvider: options.contextProvider }));
   app.use(notFound);
+  app.use(bodyReadErrors);
   app.use(errorHandler);
   return app;
 }

@@ -2,12 +2,13 @@ import { expressHandler } from './genkit-express.js';
 import express, { type RequestHandler, type Response, type Router } from 'express';
 import { GenkitError } from 'genkit';
 import type { ContextProvider } from 'genkit/context';
-import { parseFlowInput } from '../flows/validated-flow.js';
+import { admitFlowInput, MAX_INPUT_DEPTH } from '../flows/admit-input.js';
 import type { AnyFlow } from '../flows/index.js';
 import type { FlowContext } from '../server/flow-context.js';
 import { abortReasons } from '../server/normalize-error.js';
 import { genkitError, sendError } from './errors.js';
 import { flattenHeaderBlock } from './header-block.js';
+import { rejectDeepJson } from './json-depth.js';
 import { FLOW_CONTEXT } from './middleware/authenticate.js';
 import { inSpanContext, spanRoute } from './middleware/server-span.js';
 
@@ -19,8 +20,9 @@ import { inSpanContext, spanRoute } from './middleware/server-span.js';
  */
 export function flowRoutes(flows: readonly AnyFlow[], options: { maxBodySize: number; contextProvider: ContextProvider }): Router {
   const router = express.Router();
-  // The parser continues from the socket's 'end' event: put the span context back for what follows.
-  const json = inSpanContext(express.json({ limit: options.maxBodySize, strict: false }));
+  // The {"data": …} envelope is one level more than the input may nest. The parser continues from
+  // the socket's 'end' event: inSpanContext puts the span context back for what follows.
+  const json = inSpanContext(express.json({ limit: options.maxBodySize, strict: false, verify: rejectDeepJson(MAX_INPUT_DEPTH + 1) }));
   for (const flow of flows) {
     const route = `/${flow.__action.name}`;
     router.post(route, spanRoute(route), json, checkFlowInput(flow), (req, res, next) => {
@@ -91,9 +93,14 @@ function checkFlowInput(flow: AnyFlow): RequestHandler {
       );
       return;
     }
+    if ('init' in body) {
+      // expressHandler hands `init` to flow.run unchecked (and Genkit's tracing serializes it); no flow here uses it.
+      sendError(res, genkitError('INVALID_ARGUMENT', 'The request body field "init" is not supported: send {"data": <flow input>}.'));
+      return;
+    }
     try {
       // Defaults are applied here too, so Genkit's JSON-schema check in flow.run sees a complete input.
-      (body as { data?: unknown }).data = schema ? parseFlowInput(schema, (body as { data?: unknown }).data) : undefined;
+      (body as { data?: unknown }).data = schema ? admitFlowInput(schema, (body as { data?: unknown }).data) : undefined;
       next();
     } catch (e: unknown) {
       if (e instanceof GenkitError) sendError(res, e);

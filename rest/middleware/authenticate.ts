@@ -15,7 +15,12 @@ export const FLOW_CONTEXT = 'flowContext';
  */
 export function authenticate(contextProvider: ContextProvider): RequestHandler {
   return (req, res, next) => {
-    const fail = (e: unknown) => (e instanceof GenkitError ? sendError(res, e) : next(e));
+    const fail = (e: unknown) => {
+      if (!(e instanceof GenkitError)) return next(e);
+      // RFC 6750: a 401 names the scheme it wants; a key that was sent but is wrong is an invalid_token.
+      if (e.status === 'UNAUTHENTICATED') res.setHeader('WWW-Authenticate', req.headers.authorization ? 'Bearer error="invalid_token"' : 'Bearer');
+      sendError(res, e);
+    };
     let result: unknown;
     try {
       result = contextProvider({ method: req.method as 'POST', headers: headersOf(req.headers), input: undefined });

@@ -6,7 +6,7 @@ import { createGenkit } from '../../genkit.config.js';
  * in-process (`flow.stream()`, no server), on the same offline model and
  * chunk latency. On `{cmd: 'open-streams', n}` it starts n streams and
  * answers once each has yielded its first chunk (all open at once, mid-stream);
- * the bench then reads memory through the probe (scripts/bench/probe.ts).
+ * the bench then reads memory through the probe (scripts/bench/probe.mjs).
  */
 const { ai } = createGenkit({ kind: 'offline', latencyMs: Number(process.env.OFFLINE_MODEL_LATENCY_MS ?? 0) });
 const tellJoke = defineFlows(ai).find((f) => f.__action.name === 'tellJoke')!;

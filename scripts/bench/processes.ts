@@ -1,8 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
 import { REPO_ROOT } from '../../grpc/generated-paths.js';
-import type { ProbeRequest } from './probe.js';
+import type { ProbeRequest } from './probe-types.js';
 
 /** Server processes for the bench: started on 127.0.0.1, ports read from their output. */
 
@@ -11,15 +13,24 @@ export interface BenchProcess {
   /** ms from spawn until the process printed its port(s). */
   readyMs: number;
   ports: Record<string, number>;
-  /** Sends a command over IPC (scripts/bench/probe.ts, or the script's own) and resolves with the reply. */
+  /** Sends a command over IPC (scripts/bench/probe.mjs, or the script's own) and resolves with the reply. */
   probe<T>(request: DistributiveOmit<ProbeRequest, 'id'> | { cmd: string; [field: string]: unknown }): Promise<T>;
   stop(): Promise<void>;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** --expose-gc and the probe: the bench can force a GC and read memory, loop delay and allocation. */
-const NODE_ARGS = ['--expose-gc', '--import', 'tsx', '--import', './scripts/bench/probe.ts'];
+/**
+ * --expose-gc and the probe: the bench can force a GC and read memory, loop
+ * delay and allocation. JavaScript entry points (dist/main.js, as `npm start`
+ * runs it) run without tsx; TypeScript ones (the baselines) with it.
+ */
+const probeArgs = (entry: string) => ['--expose-gc', ...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []), '--import', './scripts/bench/probe.mjs'];
+
+/** Builds dist/ (what `npm start` runs); incremental, so quick when nothing changed. */
+export async function buildDist(): Promise<void> {
+  await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT });
+}
 
 /** Spawns a TypeScript entry point and resolves once every named port has been printed. */
 export async function startProcess(
@@ -28,7 +39,7 @@ export async function startProcess(
   portPatterns: Record<string, (line: string) => number | undefined>,
 ): Promise<BenchProcess> {
   const started = performance.now();
-  const child = spawn(process.execPath, [...NODE_ARGS, entry], {
+  const child = spawn(process.execPath, [...probeArgs(entry), entry], {
     cwd: REPO_ROOT,
     env: { ...process.env, GEMINI_API_KEY: '', GOOGLE_API_KEY: '', ...env },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
@@ -77,7 +88,7 @@ export async function startProcess(
   };
 }
 
-/** Our server, as `npm start` runs it, with the limiter raised out of the way. */
+/** Our server, as `npm start` runs it (node dist/main.js; call buildDist first), with the limiter raised out of the way. */
 export function startOurServer(env: Record<string, string> = {}): Promise<BenchProcess> {
   const json = (line: string) => {
     try {
@@ -87,7 +98,7 @@ export function startOurServer(env: Record<string, string> = {}): Promise<BenchP
     }
   };
   return startProcess(
-    'main.ts',
+    'dist/main.js',
     { PORT: '0', GRPC_PORT: '0', HOST: '127.0.0.1', RATE_LIMIT: '100000000/second', LOG_FORMAT: 'json', ...env },
     {
       rest: (line) => (json(line).msg?.startsWith('REST listening') ? json(line).port : undefined),

@@ -4,7 +4,7 @@ import { defineFlows } from '../../flows/index.js';
 import { FlowServiceClient } from '../../generated/ts/genkit/flows/v1/flows.js';
 import { createGenkit } from '../../genkit.config.js';
 import { median } from './load.js';
-import type { ProbeAlloc, ProbeLoop, ProbeMemory } from './probe.js';
+import type { ProbeAlloc, ProbeLoop, ProbeMemory } from './probe-types.js';
 import { rssMiB, startListeningScript, startOurServer, type BenchProcess } from './processes.js';
 
 /** Streaming cases of the bench: time to first chunk, memory per open stream, event-loop delay. */
