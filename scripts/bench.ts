@@ -3,7 +3,7 @@ import os from 'node:os';
 import { FlowServiceClient, TellJokeRequest } from '../generated/ts/genkit/flows/v1/flows.js';
 import { grpcFrame, grpcLoad, median, requireH2load, restLoad, WARM_UP_SECONDS, type LoadResult } from './bench/load.js';
 import type { ProbeAlloc } from './bench/probe-types.js';
-import { buildDist, rssMiB, startListeningScript, startOurServer, type BenchProcess } from './bench/processes.js';
+import { buildDist, cpuMs, rssMiB, startListeningScript, startOurServer, type BenchProcess } from './bench/processes.js';
 import { pairedRounds, type RatioResult, type RoundsOptions } from './bench/rounds.js';
 import { measureStartup, startupRow, startupSummary } from './bench/startup.js';
 import { loopDelayWithSlowStreams, memoryPerOpenStream, timeToFirstChunk, type StreamMemory } from './bench/streams.js';
@@ -55,8 +55,8 @@ async function main(): Promise<void> {
   const spawnedAt = performance.now();
   const ours = await startOurServer();
   const startup = await firstServed(ours, spawnedAt);
-  const plain = await startListeningScript('scripts/bench/plain-flow-server.ts');
-  const handwritten = await startListeningScript('scripts/bench/handwritten-grpc.ts');
+  const plain = await startListeningScript('scripts/bench/plain-flow-server.mjs');
+  const handwritten = await startListeningScript('scripts/bench/handwritten-grpc.mjs');
   try {
     await throughput(ours, plain, handwritten);
     await firstChunk(ours);
@@ -91,6 +91,10 @@ async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: 
     log(`throughput c=${c}`);
     const allocPerRequest: Record<string, number[]> = { restOurs: [], restPlain: [] };
     const allocTarget: Record<string, BenchProcess> = { restOurs: ours, restPlain: plain };
+    // Process CPU time per request: far less sensitive to the other work on a shared machine than
+    // requests per second. h2load's warm-up second is in the window too, counted at the measured rate.
+    const cpuTarget: Record<string, BenchProcess> = { restOurs: ours, restPlain: plain, grpcOurs: ours, grpcHand: handwritten };
+    const cpuPerRequest: Record<string, number[]> = { restOurs: [], restPlain: [], grpcOurs: [], grpcHand: [] };
     const { ratios } = await pairedRounds(
       {
         restOurs: () => restLoad(url.restOurs, JOKE, c, SECONDS),
@@ -104,13 +108,18 @@ async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: 
         converge: c === 64 ? ['rest', 'grpc', 'grpcVsRest'] : c === 16 ? ['rest'] : [],
         log,
         around: async (name, load) => {
+          const pid = cpuTarget[name]!.child.pid!;
+          const cpuBefore = await cpuMs(pid);
           const target = c === 64 ? allocTarget[name] : undefined;
-          if (!target) return load();
           // The allocation window opens after h2load's warm-up and closes when the measured part ends.
-          await target.probe({ cmd: 'alloc-start', delayMs: WARM_UP_SECONDS * 1000 });
+          if (target) await target.probe({ cmd: 'alloc-start', delayMs: WARM_UP_SECONDS * 1000 });
           const result = await load();
-          const alloc = await target.probe<ProbeAlloc>({ cmd: 'alloc-stop' });
-          allocPerRequest[name]!.push(alloc.bytes / Math.max(1, result.requests));
+          if (target) {
+            const alloc = await target.probe<ProbeAlloc>({ cmd: 'alloc-stop' });
+            allocPerRequest[name]!.push(alloc.bytes / Math.max(1, result.requests));
+          }
+          const requestsInWindow = result.requests * (1 + WARM_UP_SECONDS / SECONDS);
+          cpuPerRequest[name]!.push(((await cpuMs(pid)) - cpuBefore) * 1000 / Math.max(1, requestsInWindow));
           return result;
         },
       },
@@ -120,22 +129,34 @@ async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: 
     rows.push(ratioRow(`gRPC vs REST c=${c}`, 'gRPC', 'REST', ratios.grpcVsRest!, c === 64 ? 'target ≥ 2' : ''));
     if (c === 16) putRatio('rest_ratio_c16', ratios.rest!);
     if (c === 64) {
+      for (const [surface, a, b, baseline] of [['rest', 'restOurs', 'restPlain', 'plain'], ['grpc', 'grpcOurs', 'grpcHand', 'hand-written']] as const) {
+        const cpu = pairedMedian(cpuPerRequest[a]!, cpuPerRequest[b]!);
+        summary[`cpu_us_per_req_${surface}`] = Math.round(cpu.a);
+        summary[`cpu_us_per_req_${surface}_baseline`] = Math.round(cpu.b);
+        summary[`cpu_ratio_${surface}`] = round2(cpu.ratio);
+        summary[`cpu_ratio_${surface}_spread`] = round3(cpu.spread);
+        rows.push([
+          `process CPU per ${surface === 'rest' ? 'REST request' : 'RPC'}, c=64`,
+          `ours ${Math.round(cpu.a)} µs`,
+          `${baseline} ${Math.round(cpu.b)} µs`,
+          `ratio ${cpu.ratio.toFixed(2)} ±${cpu.spread.toFixed(3)} (${cpu.min.toFixed(2)}–${cpu.max.toFixed(2)})`,
+          'lower is better',
+        ]);
+      }
       putRatio('rest_ratio_c64', ratios.rest!);
       summary.rest_rps_c64 = Math.round(ratios.rest!.a.rps);
       putRatio('grpc_ratio_c64', ratios.grpc!);
       putRatio('grpc_vs_rest_c64', ratios.grpcVsRest!);
-      const perRound = allocPerRequest.restOurs!.map((bytes, i) => bytes / allocPerRequest.restPlain![i]!);
-      const ratio = median(perRound);
-      const round = perRound.indexOf(ratio);
-      summary.alloc_bytes_per_req_rest = Math.round(allocPerRequest.restOurs![round]!);
-      summary.alloc_bytes_per_req_plain = Math.round(allocPerRequest.restPlain![round]!);
-      summary.alloc_ratio_rest = round2(ratio);
-      summary.alloc_ratio_rest_spread = round3(median(perRound.map((r) => Math.abs(r - ratio))));
+      const alloc = pairedMedian(allocPerRequest.restOurs!, allocPerRequest.restPlain!);
+      summary.alloc_bytes_per_req_rest = Math.round(alloc.a);
+      summary.alloc_bytes_per_req_plain = Math.round(alloc.b);
+      summary.alloc_ratio_rest = round2(alloc.ratio);
+      summary.alloc_ratio_rest_spread = round3(alloc.spread);
       rows.push([
         'V8 allocation per REST request, c=64',
         `ours ${kib(summary.alloc_bytes_per_req_rest)} KiB`,
         `plain ${kib(summary.alloc_bytes_per_req_plain)} KiB`,
-        `ratio ${ratio.toFixed(2)} ±${summary.alloc_ratio_rest_spread}`,
+        `ratio ${alloc.ratio.toFixed(2)} ±${alloc.spread.toFixed(3)} (${alloc.min.toFixed(2)}–${alloc.max.toFixed(2)})`,
         '',
       ]);
     }
@@ -258,6 +279,21 @@ function ratioRow(name: string, aName: string, bName: string, r: RatioResult, ta
     `ratio ${r.ratio.toFixed(2)} ±${r.spread.toFixed(3)} (${r.min.toFixed(2)}–${r.max.toFixed(2)}, ${r.rounds} rounds${r.converged ? '' : ', spread above ±0.05'})`,
     target,
   ];
+}
+
+/** The bench's ratio definition for per-round side measurements: median of a[i]/b[i], that round's values, MAD. */
+function pairedMedian(a: number[], b: number[]): { ratio: number; spread: number; min: number; max: number; a: number; b: number } {
+  const perRound = a.map((value, i) => value / b[i]!);
+  const ratio = median(perRound);
+  const round = perRound.indexOf(ratio);
+  return {
+    ratio,
+    spread: median(perRound.map((r) => Math.abs(r - ratio))),
+    min: Math.min(...perRound),
+    max: Math.max(...perRound),
+    a: a[round]!,
+    b: b[round]!,
+  };
 }
 
 function putRatio(key: string, r: RatioResult): void {

@@ -117,3 +117,9 @@ export async function rssMiB(pid: number): Promise<number> {
   const kib = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
   return kib / 1024;
 }
+
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc, 100 ticks per second). */
+export async function cpuMs(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}

@@ -150,7 +150,7 @@ export interface StreamMemory {
  */
 export async function memoryPerOpenStream(n: number, latencyMs: number): Promise<StreamMemory> {
   const env = { OFFLINE_MODEL_LATENCY_MS: String(latencyMs) };
-  const [server, inprocess] = await Promise.all([startOurServer(env), startListeningScript('scripts/bench/inprocess-streams.ts', env)]);
+  const [server, inprocess] = await Promise.all([startOurServer(env), startListeningScript('scripts/bench/inprocess-streams.mjs', env)]);
   try {
     // One call each way first, so lazily loaded code is not counted as stream memory.
     await Promise.all(['REST', 'gRPC'].map((s) => Promise.all(openStreams(server, s as Surface, 2).streams.map((o) => o.done))));
@@ -212,7 +212,7 @@ export interface LoopDelay {
  */
 export async function loopDelayWithSlowStreams(n: number, latencyMs: number): Promise<{ delays: LoopDelay[]; rssMiB: number }> {
   const env = { OFFLINE_MODEL_LATENCY_MS: String(latencyMs) };
-  const [server, plain] = await Promise.all([startOurServer(env), startListeningScript('scripts/bench/plain-flow-server.ts', env)]);
+  const [server, plain] = await Promise.all([startOurServer(env), startListeningScript('scripts/bench/plain-flow-server.mjs', env)]);
   try {
     const warm = (target: BenchProcess, surface: Surface) => Promise.all(openStreams(target, surface, 2).streams.map((o) => o.done));
     await Promise.all([warm(server, 'REST'), warm(server, 'gRPC'), warm(plain, 'REST')]);
