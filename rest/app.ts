@@ -78,7 +78,7 @@ export function createRestApp(options: RestAppOptions): Express {
   app.use((_req, res, next) => {
     if (!options.isDraining()) return next();
     res.setHeader('Connection', 'close');
-    sendError(res, genkitError('UNAVAILABLE', 'The server is shutting down; retry on another instance.'));
+    sendError(res, genkitError('UNAVAILABLE', 'The server is shutting down; retry on another instance.', { reason: 'SHUTTING_DOWN' }));
   });
   if (options.pacer) app.use(pace(options.pacer));
   app.use(trustedHosts(options.trustedHosts));

@@ -5,6 +5,7 @@ import type { ContextProvider } from 'genkit/context';
 import { admitFlowInput, MAX_INPUT_DEPTH } from '../flows/admit-input.js';
 import type { AnyFlow } from '../flows/index.js';
 import type { FlowContext } from '../server/flow-context.js';
+import { withErrorDetails } from '../server/error-details.js';
 import { abortReasons } from '../server/normalize-error.js';
 import { genkitError, sendError } from './errors.js';
 import { flattenHeaderBlock } from './header-block.js';
@@ -69,7 +70,8 @@ function servedFlow(flow: AnyFlow, res: Response): AnyFlow {
     } catch (e: unknown) {
       const retryAfter = (e as { detail?: { retryAfterSeconds?: number } }).detail?.retryAfterSeconds;
       if (retryAfter !== undefined && !res.headersSent) res.setHeader('Retry-After', String(retryAfter));
-      throw e;
+      // expressHandler writes Genkit's error body from the error: give it the AIP-193 details.
+      throw e instanceof GenkitError ? withErrorDetails(e) : e;
     } finally {
       // expressHandler aborts its signal when the request closes, also after a call that already
       // finished; unlinked here, that no longer reaches the finished flow's abort listeners.
@@ -89,13 +91,14 @@ function checkFlowInput(flow: AnyFlow): RequestHandler {
         genkitError(
           'INVALID_ARGUMENT',
           'The request body must be a JSON object {"data": <flow input>} sent with Content-Type: application/json.',
+          { reason: 'MALFORMED_REQUEST' },
         ),
       );
       return;
     }
     if ('init' in body) {
       // expressHandler hands `init` to flow.run unchecked (and Genkit's tracing serializes it); no flow here uses it.
-      sendError(res, genkitError('INVALID_ARGUMENT', 'The request body field "init" is not supported: send {"data": <flow input>}.'));
+      sendError(res, genkitError('INVALID_ARGUMENT', 'The request body field "init" is not supported: send {"data": <flow input>}.', { reason: 'MALFORMED_REQUEST' }));
       return;
     }
     try {

@@ -83,6 +83,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       reflection: config.grpcReflection,
       contextProvider,
       limiter,
+      pacer,
       logger,
       isDraining,
       addReflection: reflection ? (server) => reflection.addReflection(server, readFileSync(DESCRIPTOR_SET)) : undefined,
