@@ -14,6 +14,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
 import { admitFlowInput } from '../flows/admit-input.js';
+import { admitCall, type AdmissionPacer } from '../server/admission-pacer.js';
 import type { FlowContext } from '../server/flow-context.js';
 import type { InFlightCalls } from '../server/in-flight-calls.js';
 import { normalizeError } from '../server/normalize-error.js';
@@ -41,6 +42,8 @@ export interface FlowServiceOptions {
   logger: Logger;
   /** Streaming calls take a MAX_CONCURRENT_STREAMS slot here (shared with REST). */
   calls: InFlightCalls;
+  /** Spreads bursts of new calls over event-loop turns (shared with REST); none: no pacing. */
+  pacer?: AdmissionPacer;
 }
 
 /** Marks a request whose bytes could not be decoded, so the handler can answer INVALID_ARGUMENT. */
@@ -59,8 +62,9 @@ export function flowService(options: FlowServiceOptions): { definition: ServiceD
     }
     definition[rpc.methodName] = checkedDecoding(method, messageCodec(options.messages, rpc.requestMessage));
     implementation[rpc.methodName] = rpc.serverStreaming
-      ? (call: ServerWritableStream<Decoded, unknown>) => void serveStream(call, rpc, flow, options)
-      : (call: ServerUnaryCall<Decoded, unknown>, callback: sendUnaryData<unknown>) => void serveUnary(call, callback, rpc, flow, options);
+      ? (call: ServerWritableStream<Decoded, unknown>) => admitCall(options.pacer, () => void serveStream(call, rpc, flow, options))
+      : (call: ServerUnaryCall<Decoded, unknown>, callback: sendUnaryData<unknown>) =>
+          admitCall(options.pacer, () => void serveUnary(call, callback, rpc, flow, options));
   }
   return { definition, implementation };
 }

@@ -1,3 +1,4 @@
+import type { AdmissionPacer } from '../server/admission-pacer.js';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ContextProvider } from 'genkit/context';
 import { readFileSync } from 'node:fs';
@@ -32,6 +33,8 @@ export interface GrpcServerOptions {
   logger: Logger;
   /** True once shutdown has begun. */
   isDraining: () => boolean;
+  /** Spreads bursts of new calls over event-loop turns (the same pacer as REST). */
+  pacer?: AdmissionPacer;
   /** Adds server reflection; injected so this module does not depend on how descriptors are loaded. */
   addReflection?: (server: Server) => void;
   /** Per-connection stream cap, connection age/idle, session memory, connection caps. */
@@ -89,6 +92,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     converter,
     logger: options.logger,
     calls: options.calls,
+    pacer: options.pacer,
   });
   server.addService(definition, implementation);
 

@@ -9,8 +9,10 @@ import { withErrorDetails } from '../server/error-details.js';
 import type { InFlightCalls } from '../server/in-flight-calls.js';
 import { abortReasons, normalizeError } from '../server/normalize-error.js';
 import { genkitError, sendError } from './errors.js';
+import { flattenHeaderBlock } from './header-block.js';
 import { rejectDeepJson } from './json-depth.js';
-import { spanRoute } from './middleware/server-span.js';
+import { FLOW_CONTEXT } from './middleware/authenticate.js';
+import { inSpanContext, spanRoute } from './middleware/server-span.js';
 
 /**
  * The REST adapter: one `POST /<flowName>` per flow, served by Genkit's own
@@ -27,12 +29,17 @@ export interface FlowRouteOptions {
 
 export function flowRoutes(flows: readonly AnyFlow[], options: FlowRouteOptions): Router {
   const router = express.Router();
-  // The {"data": …} envelope is one level more than the input may nest.
-  const json = express.json({ limit: options.maxBodySize, strict: false, verify: rejectDeepJson(MAX_INPUT_DEPTH + 1) });
+  // The {"data": …} envelope is one level more than the input may nest. The parser continues from
+  // the socket's 'end' event: inSpanContext puts the span context back for what follows.
+  const json = inSpanContext(express.json({ limit: options.maxBodySize, strict: false, verify: rejectDeepJson(MAX_INPUT_DEPTH + 1) }));
   for (const flow of flows) {
     const route = `/${flow.__action.name}`;
     router.post(route, spanRoute(route), json, checkFlowInput(flow), (req, res, next) => {
-      const handler = expressHandler(servedFlow(flow, res, options.calls), { contextProvider: options.contextProvider });
+      // `authenticate` already ran the context provider for this request: hand its result over
+      // instead of running it a second time (falls back to the provider if it did not run).
+      const computed = res.locals[FLOW_CONTEXT] as FlowContext | undefined;
+      const contextProvider: ContextProvider = computed ? () => computed : options.contextProvider;
+      const handler = expressHandler(servedFlow(flow, res, options.calls), { contextProvider });
       return handler(req, res, next);
     });
   }
@@ -52,16 +59,19 @@ export function flowRoutes(flows: readonly AnyFlow[], options: FlowRouteOptions)
 function servedFlow(flow: AnyFlow, res: Response, calls: InFlightCalls): AnyFlow {
   const controller = new AbortController();
   const untrack = calls.track(controller);
-  res.once('close', () => {
+  res.on('close', () => {
     untrack();
     if (!res.writableFinished) controller.abort(abortReasons.cancelled());
   });
   const run: AnyFlow['run'] = async (input, opts) => {
+    // A stream's headers are already stored here: let their build-up go (it lives as long as the stream).
+    flattenHeaderBlock(res);
     // expressHandler's own signal (request 'close'/'timeout') aborts ours too; linked by hand because
     // AbortSignal.any costs noticeably more per request on Node 20.
     const outer = opts?.abortSignal;
-    if (outer?.aborted) controller.abort(outer.reason);
-    else outer?.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
+    const forward = () => controller.abort(outer?.reason);
+    if (outer?.aborted) forward();
+    else outer?.addEventListener('abort', forward, { once: true });
     try {
       const result = await flow.run(input, { ...opts, abortSignal: controller.signal });
       const cache = (opts?.context as Partial<FlowContext> | undefined)?.response?.cache;
@@ -74,6 +84,10 @@ function servedFlow(flow: AnyFlow, res: Response, calls: InFlightCalls): AnyFlow
       if (retryAfter !== undefined && !res.headersSent) res.setHeader('Retry-After', String(retryAfter));
       // expressHandler writes Genkit's error body from the error: give it the AIP-193 details.
       throw error instanceof GenkitError ? withErrorDetails(error) : error;
+    } finally {
+      // expressHandler aborts its signal when the request closes, also after a call that already
+      // finished; unlinked here, that no longer reaches the finished flow's abort listeners.
+      outer?.removeEventListener('abort', forward);
     }
   };
   return Object.create(flow, { run: { value: run } }) as AnyFlow;

@@ -12,6 +12,7 @@ import { DEBUG_TURNS_ON, type ServerConfig } from './config.js';
 import { createFlowContextProvider } from './flow-context.js';
 import { startEventLoopMonitor } from './event-loop-monitor.js';
 import { createRateLimiter } from './rate-limiter.js';
+import { createAdmissionPacer, ADMISSIONS_PER_TURN } from './admission-pacer.js';
 import { createFlowCache } from './response-cache.js';
 import { drainAndClose } from './graceful-shutdown.js';
 import { httpServerOptions, manageHttpConnections } from './http-connections.js';
@@ -53,11 +54,13 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const limiter = createRateLimiter(config.rateLimit);
   const calls = createInFlightCalls(config.maxConcurrentStreams);
   const warnings = createWarningSummary(logger);
+  const pacer = createAdmissionPacer(ADMISSIONS_PER_TURN);
 
   const app = createRestApp({
     flows,
     contextProvider,
     limiter,
+    pacer,
     logger,
     maxBodySize: config.maxBodySize,
     corsAllowedOrigins: config.corsAllowedOrigins,
@@ -90,6 +93,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       reflection: config.grpcReflection,
       contextProvider,
       limiter,
+      pacer,
       logger,
       // Calls keep being served while draining; GOAWAY (tryShutdown) is what turns new ones away.
       isDraining: () => false,
