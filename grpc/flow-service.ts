@@ -16,6 +16,8 @@ import { parseFlowInput } from '../flows/validated-flow.js';
 import type { FlowContext } from '../server/flow-context.js';
 import { abortReasons, normalizeError } from '../server/normalize-error.js';
 import { GRPC_STATUS } from '../server/status-codes.js';
+import type { DurableStreams } from '../server/streams/durable-streams.js';
+import { DurableRpc } from './durable-stream.js';
 import type { MessageConverter } from './message-converter.js';
 import type { RpcModel, ServiceModel } from './service-model.js';
 
@@ -34,6 +36,8 @@ export interface FlowServiceOptions {
   converter: MessageConverter;
   contextProvider: ContextProvider;
   logger: Logger;
+  /** Resumable streams (x-genkit-stream-id metadata); null: a stream ends with its call. */
+  streams?: DurableStreams | null;
 }
 
 /** Marks a request whose bytes could not be decoded, so the handler can answer INVALID_ARGUMENT. */
@@ -79,20 +83,30 @@ async function serveUnary(
 
 async function serveStream(call: ServerWritableStream<Decoded, unknown>, rpc: RpcModel, flow: AnyFlow, options: FlowServiceOptions): Promise<void> {
   const { signal, dispose } = callSignal(call);
+  const durable = options.streams ? new DurableRpc(call, options.streams, flow.__action.name, signal) : null;
+  const flowSignal = durable?.signal ?? signal;
+  const encode = (message: object) => options.converter.fromFlowJson(rpc.responseMessage, message);
+  let stream: Awaited<ReturnType<DurableRpc['open']>> | null = null;
   try {
     const { input, context } = await prepare(call.request, call.metadata, rpc, flow, options);
+    if (durable?.resumeId) return await durable.resume(encode);
+    stream = durable ? await durable.open() : null;
     const { result } = await flow.run(input, {
       context,
-      abortSignal: signal,
+      abortSignal: flowSignal,
       onChunk: (chunk: unknown) => {
-        if (!signal.aborted) call.write(options.converter.fromFlowJson(rpc.responseMessage, { chunk }));
+        stream?.write(chunk);
+        if (!signal.aborted) call.write(encode({ chunk }));
       },
     });
-    call.write(options.converter.fromFlowJson(rpc.responseMessage, { result }));
+    await stream?.done(result);
+    if (call.cancelled) return;
+    call.write(encode({ result }));
     call.end();
   } catch (e: unknown) {
+    await stream?.error(normalizeError(e, flowSignal));
     // grpc-js sends an 'error' emitted on a server stream as the call's status.
-    if (!call.cancelled) call.emit('error', toServiceError(e, signal, rpc, options.logger));
+    if (!call.cancelled) call.emit('error', toServiceError(e, flowSignal, rpc, options.logger));
   } finally {
     dispose();
   }

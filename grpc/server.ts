@@ -5,6 +5,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
 import type { SharedRateLimiter } from '../server/rate-limiter.js';
+import type { DurableStreams } from '../server/streams/durable-streams.js';
 import { FlowServiceService } from '../generated/ts/genkit/flows/v1/flows.js';
 import { flowService } from './flow-service.js';
 import { serverInterceptors } from './interceptors.js';
@@ -28,6 +29,8 @@ export interface GrpcServerOptions {
   logger: Logger;
   /** True once shutdown has begun. */
   isDraining: () => boolean;
+  /** Resumable `<Flow>Stream` calls (x-genkit-stream-id metadata). */
+  streams?: DurableStreams | null;
   /** Adds server reflection; injected so this module does not depend on how descriptors are loaded. */
   addReflection?: (server: Server) => void;
 }
@@ -63,6 +66,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     converter,
     contextProvider: options.contextProvider,
     logger: options.logger,
+    streams: options.streams ?? null,
   });
   server.addService(definition, implementation);
 

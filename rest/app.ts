@@ -3,6 +3,7 @@ import type { ContextProvider } from 'genkit/context';
 import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
 import type { SharedRateLimiter } from '../server/rate-limiter.js';
+import type { DurableStreams } from '../server/streams/durable-streams.js';
 import { apiDocs, type ApiDocsOptions } from './api-docs.js';
 import { errorHandler, genkitError, notFound, sendError } from './errors.js';
 import { flowRoutes } from './flow-routes.js';
@@ -37,6 +38,8 @@ export interface RestAppOptions {
   isDraining: () => boolean;
   /** Serve /openapi.json and /docs (debug or API_DOCS=true). */
   apiDocs: ApiDocsOptions | null;
+  /** Resumable streams (x-genkit-stream-id); null: streams end with their connection. */
+  streams?: DurableStreams | null;
 }
 
 /**
@@ -70,7 +73,7 @@ export function createRestApp(options: RestAppOptions): Express {
   app.use(bodySizeLimit(options.maxBodySize));
   app.use(rateLimit(options.limiter));
   app.use(authenticate(options.contextProvider));
-  app.use(flowRoutes(options.flows, { maxBodySize: options.maxBodySize, contextProvider: options.contextProvider }));
+  app.use(flowRoutes(options.flows, { maxBodySize: options.maxBodySize, contextProvider: options.contextProvider, streams: options.streams }));
   app.use(notFound);
   app.use(errorHandler);
   return app;

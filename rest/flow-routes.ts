@@ -6,6 +6,8 @@ import { parseFlowInput } from '../flows/validated-flow.js';
 import type { AnyFlow } from '../flows/index.js';
 import type { FlowContext } from '../server/flow-context.js';
 import { abortReasons } from '../server/normalize-error.js';
+import type { DurableStreams } from '../server/streams/durable-streams.js';
+import { cancelStream, durableStreamManager, isStreamingRequest } from './durable-stream-routes.js';
 import { genkitError, sendError } from './errors.js';
 import { spanRoute } from './middleware/server-span.js';
 
@@ -15,15 +17,22 @@ import { spanRoute } from './middleware/server-span.js';
  * of it we only parse the JSON body and check the input, so that a bad
  * request gets a 400 naming the field before any response (or stream) starts.
  */
-export function flowRoutes(flows: readonly AnyFlow[], options: { maxBodySize: number; contextProvider: ContextProvider }): Router {
+export function flowRoutes(
+  flows: readonly AnyFlow[],
+  options: { maxBodySize: number; contextProvider: ContextProvider; streams?: DurableStreams | null },
+): Router {
   const router = express.Router();
   const json = express.json({ limit: options.maxBodySize, strict: false });
   for (const flow of flows) {
     const route = `/${flow.__action.name}`;
     router.post(route, spanRoute(route), json, checkFlowInput(flow), (req, res, next) => {
-      const handler = expressHandler(servedFlow(flow, res), { contextProvider: options.contextProvider });
+      // Streaming calls are durable (resumable with x-genkit-stream-id): their flow outlives the connection.
+      const durable = options.streams && isStreamingRequest(req) ? new AbortController() : null;
+      const streamManager = durable && options.streams ? durableStreamManager(options.streams, flow, res, durable) : undefined;
+      const handler = expressHandler(servedFlow(flow, res, durable), { contextProvider: options.contextProvider, streamManager });
       return handler(req, res, next);
     });
+    if (options.streams) router.delete(route, spanRoute(route), cancelStream(options.streams, flow));
   }
   return router;
 }
@@ -37,16 +46,20 @@ export function flowRoutes(flows: readonly AnyFlow[], options: { maxBodySize: nu
  *   is gone, and that aborts the signal handed to `flow.run`.
  * - Response headers only this layer can set: X-Cache from the flow's
  *   report, Retry-After when the model circuit is open.
+ * - A durable stream (`durable` is its controller) is the exception: neither
+ *   the client leaving nor expressHandler's signal stops it, only a cancel.
  */
-function servedFlow(flow: AnyFlow, res: Response): AnyFlow {
-  const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort(abortReasons.cancelled());
-  });
+function servedFlow(flow: AnyFlow, res: Response, durable: AbortController | null = null): AnyFlow {
+  const controller = durable ?? new AbortController();
+  if (!durable) {
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort(abortReasons.cancelled());
+    });
+  }
   const run: AnyFlow['run'] = async (input, opts) => {
     // expressHandler's own signal (request 'close'/'timeout') aborts ours too; linked by hand because
     // AbortSignal.any costs noticeably more per request on Node 20.
-    const outer = opts?.abortSignal;
+    const outer = durable ? undefined : opts?.abortSignal;
     if (outer?.aborted) controller.abort(outer.reason);
     else outer?.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
     try {

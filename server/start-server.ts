@@ -11,8 +11,7 @@ import { createRestApp } from '../rest/app.js';
 import type { ServerConfig } from './config.js';
 import { createFlowContextProvider } from './flow-context.js';
 import { startEventLoopMonitor } from './event-loop-monitor.js';
-import { createRateLimiter } from './rate-limiter.js';
-import { createFlowCache } from './response-cache.js';
+import { createSharedState } from './shared-state.js';
 
 export interface RunningServer {
   /** The port REST actually listens on (useful when the config asked for 0). */
@@ -33,7 +32,9 @@ export interface RunningServer {
 /** Builds the Genkit app from the config and starts REST and gRPC; resolves with the bound ports. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   const { ai, modelName, modelReason, policies } = createGenkit(config.model, config.resilience);
-  const cache = config.cache ? createFlowCache(config.cache) : null;
+  // Rate limiter, response cache and resumable streams: on Redis when configured, else in this process.
+  const shared = createSharedState(config, logger);
+  const { cache, limiter, streams } = shared;
   const flows = defineFlows(ai, { allowHttpImages: config.debug, maxDataUrlBytes: config.maxBodySize, cache });
   logger.info({ model: modelName, reason: modelReason }, `Model in use: ${modelName} (${modelReason})`);
   policies.onStateChange((state) =>
@@ -45,7 +46,6 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   let draining = false;
   const isDraining = () => draining;
   const contextProvider = createFlowContextProvider({ apiKeys: config.apiKeys });
-  const limiter = createRateLimiter(config.rateLimit);
 
   const app = createRestApp({
     flows,
@@ -59,7 +59,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     debug: config.debug,
     isDraining,
     apiDocs: config.apiDocs ? { openApiFile: OPENAPI_FILE, requireBearer: config.apiKeys.length > 0 } : null,
-    health: () => ({ model: modelName, offline: config.model.kind === 'offline', flows: flows.length, circuit: policies.breakerState(), eventLoop: eventLoop.stats() }),
+    health: () => ({ model: modelName, offline: config.model.kind === 'offline', flows: flows.length, circuit: policies.breakerState(), eventLoop: eventLoop.stats(), ...shared.health() }),
+    streams,
   });
   const http = createServer(app);
   await listen(http, config.port, config.host);
@@ -78,6 +79,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       limiter,
       logger,
       isDraining,
+      streams,
       addReflection: (server) => addReflection(server, readFileSync(DESCRIPTOR_SET)),
     });
     logger.info({ port: grpc.port, reflection: config.grpcReflection }, `gRPC listening on ${config.host}:${grpc.port}`);
@@ -90,7 +92,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     flows,
     close: async (graceMs = config.shutdownGraceMs) => {
       draining = true;
-      await Promise.all([closeHttp(http, graceMs), grpc?.close(graceMs)]);
+      await Promise.all([closeHttp(http, graceMs), grpc?.close(graceMs), shared.drain(graceMs)]);
+      await shared.close();
       eventLoop.stop();
       // In dev mode (genkit start) this stops the reflection server and removes its runtime file.
       await ai.stopServers();

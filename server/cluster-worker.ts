@@ -1,0 +1,25 @@
+import cluster from 'node:cluster';
+
+/**
+ * The worker side of `WEB_CONCURRENCY`: how many workers serve, as the
+ * primary reports it (for /health). In a single process this process is the one.
+ */
+
+/** IPC message the primary sends every worker when the number serving changes. */
+export interface WorkersMessage {
+  type: 'gateway:workers';
+  serving: number;
+  configured: number;
+}
+
+let reported: WorkersMessage | null = null;
+if (cluster.isWorker) {
+  process.on('message', (message: Partial<WorkersMessage> | null) => {
+    if (message?.type === 'gateway:workers') reported = message as WorkersMessage;
+  });
+}
+
+export function workerInfo(configured: number): { configured: number; serving: number; worker: number | null; pid: number } {
+  if (!cluster.isWorker) return { configured: 1, serving: 1, worker: null, pid: process.pid };
+  return { configured, serving: reported?.serving ?? 1, worker: cluster.worker?.id ?? null, pid: process.pid };
+}
