@@ -5,6 +5,8 @@ import type { DurableStreams } from '../server/streams/durable-streams.js';
 
 /** Metadata key naming a stream: sent in the initial metadata of every `<Flow>Stream` call, read to resume one. */
 export const STREAM_ID_METADATA = 'x-genkit-stream-id';
+/** With `x-genkit-stream-id`: `true` cancels that stream's flow first (the resume then ends with CANCELLED). */
+export const STREAM_CANCEL_METADATA = 'x-genkit-stream-cancel';
 
 /**
  * One `<Flow>Stream` call as a durable stream (the gRPC side of the REST
@@ -14,7 +16,9 @@ export const STREAM_ID_METADATA = 'x-genkit-stream-id';
  *   every chunk); the call's deadline still stops it;
  * - a call with `x-genkit-stream-id` metadata replays that stream from its
  *   first chunk, on any replica, then ends with its result or error
- *   (NOT_FOUND when the id is unknown or expired).
+ *   (NOT_FOUND when the id is unknown or expired); with
+ *   `x-genkit-stream-cancel: true` as well, the stream's flow is cancelled
+ *   first (the explicit cancel; REST's is `DELETE /<flow>`).
  */
 export class DurableRpc {
   /** The stream to replay, when the client asked to resume one. */
@@ -63,8 +67,9 @@ export class DurableRpc {
   }
 
   /** Replays the stream `resumeId` into the call: every chunk, then the result; rejects with the stream's error. */
-  resume(encode: (message: { chunk: unknown } | { result: unknown }) => unknown): Promise<void> {
+  async resume(encode: (message: { chunk: unknown } | { result: unknown }) => unknown): Promise<void> {
     const { call } = this;
+    if (call.metadata.get(STREAM_CANCEL_METADATA)[0] === 'true') await this.streams.cancel(this.flowName, this.resumeId!);
     return new Promise<void>((resolve, reject) => {
       this.streams
         .forCall(this.flowName, this.controller)

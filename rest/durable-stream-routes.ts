@@ -14,13 +14,19 @@ export function isStreamingRequest(req: Request): boolean {
 
 /**
  * The StreamManager expressHandler gets for one request: opening registers
- * the call's controller (for cancels); a resume stops following the stream
- * once its client has gone.
+ * the call's controller (for cancels) and sends the headers; a resume stops
+ * following the stream once its client has gone.
  */
 export function durableStreamManager(streams: DurableStreams, flow: AnyFlow, res: Response, controller: AbortController): StreamManager {
   const manager = streams.forCall(flow.__action.name, controller);
   return {
-    open: (id) => manager.open(id),
+    open: async (id) => {
+      const input = await manager.open(id);
+      // expressHandler has written the 200 and the stream id: send them now, so a client learns
+      // its stream id even when the model is slow to produce the first chunk.
+      res.flushHeaders();
+      return input;
+    },
     subscribe: async (id, subscriber) => {
       const subscription = await manager.subscribe(id, subscriber);
       res.once('close', subscription.unsubscribe);

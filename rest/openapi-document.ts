@@ -174,6 +174,16 @@ function healthPath(): Json {
                     description: 'Event-loop delay over the last 10-20 s.',
                     properties: { p99Ms: { type: 'number' }, maxMs: { type: 'number' } },
                   },
+                  workers: {
+                    type: 'object',
+                    description: 'Worker processes serving on these ports (WEB_CONCURRENCY), of how many configured.',
+                    properties: { serving: { type: 'integer' }, configured: { type: 'integer' } },
+                  },
+                  redis: {
+                    type: 'string',
+                    enum: ['connecting', 'up', 'down'],
+                    description: 'Only with REDIS_URL: down means limits, cache and new streams are local until it returns.',
+                  },
                 },
               },
             },

@@ -19,7 +19,8 @@ if (cluster.isWorker) {
   });
 }
 
-export function workerInfo(configured: number): { configured: number; serving: number; worker: number | null; pid: number } {
-  if (!cluster.isWorker) return { configured: 1, serving: 1, worker: null, pid: process.pid };
-  return { configured, serving: reported?.serving ?? 1, worker: cluster.worker?.id ?? null, pid: process.pid };
+/** Workers serving on this machine's ports, of how many configured. */
+export function workerInfo(configured: number): { serving: number; configured: number } {
+  if (!cluster.isWorker) return { serving: 1, configured: 1 };
+  return { serving: reported?.serving ?? 1, configured };
 }

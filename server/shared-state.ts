@@ -36,9 +36,8 @@ export function createSharedState(config: ServerConfig, logger: Logger): SharedS
     streams,
     health: () => ({
       workers: workerInfo(config.workers),
-      redis: redis ? redis.describe() : { state: 'off' },
-      rateLimitScope: limiter.scope?.() ?? 'process',
-      streams: { running: streams.running() },
+      // Only when REDIS_URL is set: `up`, `down` (serving from local state) or `connecting`.
+      ...(redis ? { redis: redis.state() } : {}),
     }),
     drain: (graceMs) => streams.drain(graceMs),
     close: async () => {
