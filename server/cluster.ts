@@ -21,7 +21,8 @@ const MAX_BACKOFF_MS = 10_000;
 /** Past the grace period, how long the primary waits before killing workers that still run. */
 const EXIT_SLACK_MS = 5_000;
 
-export function runPrimary(config: ServerConfig, logger: Logger): Promise<void> {
+export function runPrimary(config: ServerConfig, baseLogger: Logger): Promise<void> {
+  const logger = baseLogger.child({ role: 'primary', pid: process.pid });
   new RateLimiterClusterMaster();
   const target = config.workers;
   // Listening sockets per worker: REST, plus gRPC when on. A worker serves once all are up.
@@ -49,7 +50,7 @@ export function runPrimary(config: ServerConfig, logger: Logger): Promise<void> 
     const count = (listening.get(worker.id) ?? 0) + 1;
     listening.set(worker.id, count);
     if (count === socketsPerWorker) {
-      logger.info({ worker: worker.id, pid: worker.process.pid, serving: serving(), configured: target }, `Worker ${worker.id} serving`);
+      logger.info({ worker: worker.id, workerPid: worker.process.pid, serving: serving(), configured: target }, `Worker ${worker.id} serving`);
       broadcast();
     }
   });
@@ -95,7 +96,7 @@ export function runPrimary(config: ServerConfig, logger: Logger): Promise<void> 
       process.on(signal, stop);
     }
 
-    logger.info({ workers: target, pid: process.pid }, `Primary starting ${target} workers`);
+    logger.info({ workers: target }, `Primary starting ${target} workers`);
     for (let i = 0; i < target; i++) fork();
   }).then(() => {
     logger.info({ failed }, failed ? 'Stopped (a worker failed to drain cleanly)' : 'Stopped');
