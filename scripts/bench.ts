@@ -4,6 +4,7 @@ import { defineFlows } from '../flows/index.js';
 import { FlowServiceClient, TellJokeRequest } from '../generated/ts/genkit/flows/v1/flows.js';
 import { createGenkit } from '../genkit.config.js';
 import { grpcFrame, grpcLoad, h2loadAvailable, median, restLoad, type LoadResult } from './bench/load.js';
+import { scaleOutBench } from './bench/scale-out.js';
 import { rssMiB, startListeningScript, startOurServer, type BenchProcess } from './bench/processes.js';
 
 /**
@@ -15,6 +16,8 @@ import { rssMiB, startListeningScript, startOurServer, type BenchProcess } from 
 const quick = process.argv.includes('--quick');
 /** `--telemetry`: only case 6 (OTLP export on vs off). */
 const telemetryOnly = process.argv.includes('--telemetry');
+/** `--scale-out`: only issue 16's cases (scripts/bench/scale-out.ts). */
+const scaleOutOnly = process.argv.includes('--scale-out');
 const ROUNDS = quick ? 2 : 4;
 const SECONDS = quick ? 2 : 5;
 const CONCURRENCY = quick ? [1, 64] : [1, 16, 64];
@@ -29,6 +32,12 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<void> {
   log(`bench${quick ? ' --quick' : ''}: ${os.cpus().length} cores, Node ${process.version}, ${ROUNDS} rounds × ${SECONDS} s`);
+  if (scaleOutOnly) {
+    await scaleOutBench({ rounds: ROUNDS, seconds: SECONDS, rows, summary, log });
+    printTable();
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return;
+  }
   if (telemetryOnly) {
     await telemetryOverhead();
     printTable();
