@@ -1,6 +1,7 @@
-import { googleAI } from '@genkit-ai/google-genai';
+import type * as GeminiPlugin from '@genkit-ai/google-genai';
 import { genkit, type Genkit } from 'genkit';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { APP_ROOT } from './app-root.js';
 import { OFFLINE_MODEL_INFO, OFFLINE_MODEL_NAME, offlineModelPlugin } from './models/offline/offline-model.js';
 import { createModelPolicies, type ModelPolicies, type ResilienceSettings } from './models/resilience/model-policies.js';
 import { defineResilientModel, resilientModelName } from './models/resilience/resilient-model.js';
@@ -27,7 +28,8 @@ export type ModelSettings =
       latencyMs: number;
     };
 
-export const PROMPT_DIR = fileURLToPath(new URL('./prompts', import.meta.url));
+/** Dotprompt files; found from the project directory, so the same in source and in dist/. */
+export const PROMPT_DIR = join(APP_ROOT, 'prompts');
 
 /** Defaults of LLM_TIMEOUT_MS, LLM_MAX_RETRIES, CB_* (see server/config.ts). */
 export const DEFAULT_RESILIENCE: ResilienceSettings = {
@@ -47,9 +49,22 @@ export interface GenkitApp {
   modelReason: string;
 }
 
-export function createGenkit(settings: ModelSettings, resilience: ResilienceSettings = DEFAULT_RESILIENCE): GenkitApp {
+/**
+ * createGenkit, with the Gemini plugin imported only when the settings select
+ * Gemini: offline, its module graph (google-auth-library, gaxios, …) would
+ * only cost start-up time and memory. The server starts through this.
+ */
+export async function loadGenkit(settings: ModelSettings, resilience: ResilienceSettings = DEFAULT_RESILIENCE): Promise<GenkitApp> {
+  const gemini = settings.kind === 'gemini' ? await import('@genkit-ai/google-genai') : undefined;
+  return createGenkit(settings, resilience, gemini);
+}
+
+/** Synchronous form: Gemini settings need the plugin module (`loadGenkit` imports it). */
+export function createGenkit(settings: ModelSettings, resilience: ResilienceSettings = DEFAULT_RESILIENCE, gemini?: typeof GeminiPlugin): GenkitApp {
   const policies = createModelPolicies(resilience);
   if (settings.kind === 'gemini') {
+    if (!gemini) throw new Error('Gemini settings need the @genkit-ai/google-genai module: use loadGenkit()');
+    const { googleAI } = gemini;
     const ai = genkit({
       plugins: [googleAI({ apiKey: settings.apiKey, ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}) })],
       model: resilientModelName(settings.model),

@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { GenkitError } from 'genkit';
 import ipaddr from 'ipaddr.js';
+import { isGlobalUnicast } from './global-address.js';
 
 /**
  * SSRF guard for image URLs handed to the model. Gemini fetches URLs from
@@ -20,8 +21,7 @@ export interface ImageUrlPolicy {
   dnsTimeoutMs?: number;
 }
 
-const BLOCKED_NAMES = /^(localhost|.*\.localhost|metadata\.google\.internal|metadata|instance-data)\.?$/i;
-const BLOCKED_RANGES = new Set(['unspecified', 'broadcast', 'loopback', 'private', 'linkLocal', 'carrierGradeNat', 'uniqueLocal', 'reserved']);
+const BLOCKED_NAMES = /^(localhost|.*\.localhost|metadata\.google\.internal|metadata|instance-data)$/i;
 
 export async function checkImageUrl(url: string, policy: ImageUrlPolicy): Promise<void> {
   let parsed: URL;
@@ -39,7 +39,9 @@ export async function checkImageUrl(url: string, policy: ImageUrlPolicy): Promis
     throw rejected(`imageUrl must use https${policy.allowHttp ? ' or http' : ''}.`);
   }
   // WHATWG URL parsing already turned decimal, octal and hex IPv4 forms into dotted quads.
-  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  // `vm.` and `vm` are the same host; without the dot the resolver also finds /etc/hosts entries.
+  const host = parsed.hostname.replace(/^\[|\]$/g, '').replace(/\.+$/, '');
+  if (!host) throw rejected('imageUrl has no host.');
   if (BLOCKED_NAMES.test(host)) throw rejected('imageUrl points to a local or metadata host.');
   if (ipaddr.isValid(host)) {
     if (isBlockedAddress(host)) throw rejected('imageUrl points to a private, loopback, link-local or metadata address.');
@@ -49,10 +51,9 @@ export async function checkImageUrl(url: string, policy: ImageUrlPolicy): Promis
   if (addresses.some(isBlockedAddress)) throw rejected('imageUrl resolves to a private, loopback, link-local or metadata address.');
 }
 
+/** Anything but a global unicast address (IPv4 embedded in IPv6 judged as IPv4), see global-address.ts. */
 export function isBlockedAddress(address: string): boolean {
-  let ip = ipaddr.parse(address);
-  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
-  return BLOCKED_RANGES.has(ip.range());
+  return !isGlobalUnicast(address);
 }
 
 /** A name that does not resolve in time is passed on: this server cannot be made to reach it either. */

@@ -7,12 +7,14 @@ export const ReviewCodeInputSchema = z.object({
   language: z.string().max(50).optional().describe('The language of the code; detected when omitted.'),
 });
 
-export const CodeReviewIssueSchema = z.object({
-  severity: z.enum(['error', 'warning', 'info']).describe('How serious the issue is.'),
-  line: z.number().int().min(0).max(10_000_000).describe('1-based line number the issue is on (0 when it concerns the whole file).'),
-  message: z.string().describe('What is wrong.'),
-  suggestion: z.string().describe('How to fix it.'),
-});
+export const CodeReviewIssueSchema = z
+  .object({
+    severity: z.enum(['error', 'warning', 'info']).describe('How serious the issue is.'),
+    line: z.number().int().min(0).max(10_000_000).describe('1-based line number the issue is on (0 when it concerns the whole file).'),
+    message: z.string().describe('What is wrong.'),
+    suggestion: z.string().describe('How to fix it.'),
+  })
+  .describe('One problem found in the code.');
 
 export const ReviewCodeOutputSchema = z.object({
   summary: z.string().describe('The review in one or two sentences.'),

@@ -11,7 +11,7 @@ export const TellJokeOutputSchema = z.object({
   username: z.string().optional().describe('The caller the joke was told to, when known.'),
 });
 
-export const TellJokeStreamSchema = z.string().describe('A piece of the joke text, in order.');
+export const TellJokeStreamSchema = z.string().describe('A piece of the joke text, in the order the model writes it.');
 
 /** Generate-level streaming: relays the model's own text chunks as they arrive. */
 export function defineTellJoke(ai: Genkit) {
@@ -19,7 +19,7 @@ export function defineTellJoke(ai: Genkit) {
     ai,
     {
       name: 'tellJoke',
-      description: 'Tells a short, family-friendly joke about a name; streams the joke text as the model writes it.',
+      description: 'Tells a short, family-friendly joke about a name.',
       inputSchema: TellJokeInputSchema,
       outputSchema: TellJokeOutputSchema,
       streamSchema: TellJokeStreamSchema,

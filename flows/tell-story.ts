@@ -22,7 +22,7 @@ export function defineTellStory(ai: Genkit) {
     ai,
     {
       name: 'tellStory',
-      description: 'Writes a short story in three paragraphs; streams one paragraph at a time.',
+      description: 'Writes a short story in three paragraphs.',
       inputSchema: TellStoryInputSchema,
       outputSchema: TellStoryOutputSchema,
       streamSchema: TellStoryStreamSchema,

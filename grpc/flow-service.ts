@@ -12,7 +12,7 @@ import { GenkitError } from 'genkit';
 import type { ContextProvider } from 'genkit/context';
 import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
-import { parseFlowInput } from '../flows/validated-flow.js';
+import { admitFlowInput } from '../flows/admit-input.js';
 import type { FlowContext } from '../server/flow-context.js';
 import { abortReasons, normalizeError } from '../server/normalize-error.js';
 import { GRPC_STATUS } from '../server/status-codes.js';
@@ -127,7 +127,7 @@ async function prepare(request: Decoded, metadata: Metadata, rpc: RpcModel, flow
   }
   const json = options.converter.toFlowJson(rpc.requestMessage, request);
   const schema = flow.__action.inputSchema;
-  const input: unknown = schema ? parseFlowInput(schema, json) : json;
+  const input: unknown = schema ? admitFlowInput(schema, json) : json;
   const context = await options.contextProvider({ method: 'POST', headers: metadataHeaders(metadata), input });
   return { input, context };
 }

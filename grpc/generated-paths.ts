@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { APP_ROOT } from '../app-root.js';
 
 /** Where the codegen writes, relative to a project root; one place so scripts, server and tests agree. */
 
-export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const REPO_ROOT = APP_ROOT;
 
 export interface GeneratedPaths {
   root: string;

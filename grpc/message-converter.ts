@@ -15,13 +15,15 @@ type ProtoObject = Record<string, unknown>;
 
 export class MessageConverter {
   private readonly enumByNumber = new Map<string, Map<number, string>>();
+  private readonly enumByValue = new Map<string, Map<string, number>>();
 
   constructor(
     private readonly model: SchemaModel,
-    private readonly lock: ProtoLock,
+    lock: ProtoLock,
   ) {
     for (const [name, table] of Object.entries(lock.enums)) {
-      this.enumByNumber.set(name, new Map(Object.entries(table.numbers).map(([value, n]) => [n, value])));
+      this.enumByNumber.set(name, new Map(table.members.map((value) => [value.number, value.name])));
+      this.enumByValue.set(name, new Map(table.members.map((value) => [value.name, value.number])));
     }
   }
 
@@ -100,7 +102,7 @@ export class MessageConverter {
       case 'scalar':
         return type.scalar === 'int64' && typeof value === 'number' ? BigInt(Math.trunc(value)) : value;
       case 'enum':
-        return this.lock.enums[type.enumName]?.numbers[value as string] ?? 0;
+        return this.enumByValue.get(type.enumName)?.get(value as string) ?? 0;
       case 'message':
         return this.objectFromJson(this.message(type.messageName), (value ?? {}) as Record<string, unknown>);
       case 'value':

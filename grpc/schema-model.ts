@@ -1,4 +1,5 @@
 import { z } from 'genkit';
+import { describeConstraints } from './field-constraints.js';
 import { pascalCase, snakeCase, tsProtoFieldName } from './naming.js';
 
 /**
@@ -8,7 +9,9 @@ import { pascalCase, snakeCase, tsProtoFieldName } from './naming.js';
  *
  *   string → string · number → double · integer → int32 when its bounds fit,
  *   else int64 · boolean → bool · enum → enum (<ENUM>_UNSPECIFIED = 0) ·
- *   array → repeated · object → message named after its path ·
+ *   array → repeated · object → message nested in its parent, named after
+ *   the field (`GenerateCharacterResponse.Skills`; an array's element in the
+ *   singular: `ReviewCodeResponse.Issue`) · enum → enum nested the same way ·
  *   record → map<string, T> · optional / nullable / default → `optional`
  *   (presence kept, so unset is not "" or 0 and schema defaults apply) ·
  *   union, any, unknown and everything else → google.protobuf.Value.
@@ -36,19 +39,29 @@ export interface FieldModel {
   map: boolean;
   /** proto3 `optional`: presence is tracked. */
   optional: boolean;
+  /** Zod rejects the field when it is left out (no optional/default/nullable/any). */
+  required: boolean;
   /** Nullable but not optional in Zod: an unset field means `null`, not absent. */
   unsetIsNull?: boolean;
   /** Member of this oneof, if any. */
   oneof?: string;
   description?: string;
+  /** Default and limits from the Zod schema, as sentences for the proto comment. */
+  constraints: string[];
 }
 
+/**
+ * Message and enum names are paths relative to the proto package: top-level
+ * `TellJokeRequest`, nested `ReviewCodeResponse.Issue.Severity`.
+ */
 export interface MessageModel {
   name: string;
   fields: FieldModel[];
   description?: string;
   /** The Zod schema was not an object: the message wraps it in a `value` field. */
   wrapsValue: boolean;
+  /** Descriptions of the message's oneofs, by name. */
+  oneofs?: Record<string, string>;
 }
 
 export interface EnumModel {
@@ -84,14 +97,28 @@ export class SchemaModelBuilder {
     return message;
   }
 
-  /** A field type for a oneof member or similar slot: scalar, enum or message. */
+  /** A oneof member: scalar, enum or message; a list or map is wrapped in a `<Name>List` / `<Name>Map` message. */
   slotField(jsonName: string, schema: z.ZodTypeAny, path: string, oneof: string): FieldModel {
-    const field = this.field(jsonName, schema, path);
-    if (field.repeated || field.map) {
-      const wrapper = this.addMessage(`${path}${pascalCase(jsonName)}`, schema);
-      return { ...field, type: { kind: 'message', messageName: wrapper.name }, repeated: false, map: false, optional: false, oneof };
+    const { inner } = unwrap(schema);
+    if (inner instanceof z.ZodArray || inner instanceof z.ZodRecord) {
+      const kind = inner instanceof z.ZodRecord ? 'map' : 'list';
+      const wrapper = this.addMessage(`${path}.${pascalCase(jsonName)}${pascalCase(kind)}`, schema, `A ${kind} in a oneof, wrapped in a message.`);
+      const protoName = snakeCase(jsonName);
+      return {
+        jsonName,
+        protoName,
+        tsName: tsProtoFieldName(protoName),
+        type: { kind: 'message', messageName: wrapper.name },
+        repeated: false,
+        map: false,
+        optional: false,
+        required: false,
+        oneof,
+        description: schema.description,
+        constraints: [],
+      };
     }
-    return { ...field, optional: false, oneof };
+    return { ...this.field(jsonName, schema, path), optional: false, required: false, oneof };
   }
 
   private objectMessage(name: string, schema: z.AnyZodObject, description?: string): MessageModel {
@@ -112,12 +139,19 @@ export class SchemaModelBuilder {
       );
     }
     const { inner, optional, description } = unwrap(schema);
-    const path = `${parentName}${pascalCase(jsonName)}`;
-    const base = { jsonName, protoName, tsName, description: description ?? schema.description };
+    const path = `${parentName}.${pascalCase(jsonName)}`;
+    const base = {
+      jsonName,
+      protoName,
+      tsName,
+      required: !optional && !schema.isOptional() && !isNullableOnly(schema),
+      description: description ?? schema.description,
+      constraints: describeConstraints(schema),
+    };
 
     if (inner instanceof z.ZodArray) {
-      // The element type is named in the singular: `issues` holds `…Issue` messages.
-      const elementPath = `${parentName}${pascalCase(singular(jsonName))}`;
+      // The element type is named in the singular: `issues` holds `….Issue` messages.
+      const elementPath = `${parentName}.${pascalCase(singular(jsonName))}`;
       return { ...base, type: this.elementType(inner.element as z.ZodTypeAny, elementPath), repeated: true, map: false, optional: false };
     }
     if (inner instanceof z.ZodRecord) {
@@ -132,7 +166,7 @@ export class SchemaModelBuilder {
   private elementType(schema: z.ZodTypeAny, path: string): FieldType {
     const { inner, optional } = unwrap(schema);
     if (inner instanceof z.ZodArray || inner instanceof z.ZodRecord || optional) {
-      const wrapper = this.addMessage(`${path}Item`, schema);
+      const wrapper = this.addMessage(`${path}Item`, schema, 'One element that is itself a list, a map or optional, wrapped in a message.');
       return { kind: 'message', messageName: wrapper.name };
     }
     return this.typeOf(inner, path);
@@ -168,6 +202,27 @@ export class SchemaModelBuilder {
       throw new SchemaMappingError(`Two schemas map to the message name ${message.name}; rename a field or flow.`);
     }
     this.model.messages.set(message.name, message);
+  }
+}
+
+/** The proto type of a field as declared, without `optional` (presence is not part of the wire type). */
+export function declaredType(field: FieldModel): string {
+  const type = typeName(field.type);
+  if (field.map) return `map<string, ${type}>`;
+  return field.repeated ? `repeated ${type}` : type;
+}
+
+/** A field type's proto name, relative to the package (nested types dotted). */
+export function typeName(type: FieldType): string {
+  switch (type.kind) {
+    case 'scalar':
+      return type.scalar;
+    case 'enum':
+      return type.enumName;
+    case 'message':
+      return type.messageName;
+    case 'value':
+      return 'google.protobuf.Value';
   }
 }
 

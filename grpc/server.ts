@@ -54,7 +54,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       limiter: options.limiter,
       contextProvider: options.contextProvider,
       isDraining: options.isDraining,
-      isExempt: (path) => path.startsWith('/grpc.health.v1.Health/') || path.startsWith('/grpc.reflection.'),
+      // Reflection describes the whole API: with API_KEYS it needs a key like the flows (and takes a rate-limit token).
+      isExempt: (path) => path.startsWith('/grpc.health.v1.Health/'),
     }),
   });
   const service = buildServiceModel(options.flows.map(flowSchemas));

@@ -54,7 +54,9 @@ export function buildServiceModel(flows: readonly FlowSchemas[]): ServiceModel {
   const rpcs: RpcModel[] = [];
   for (const flow of flows) {
     const base = pascalCase(flow.name);
-    const request = builder.addMessage(`${base}Request`, flow.inputSchema ?? z.unknown(), `Input of the ${flow.name} flow.`);
+    const description = flow.description ?? `Runs the ${flow.name} flow.`;
+    const input = flow.inputSchema ?? z.unknown();
+    const request = builder.addMessage(`${base}Request`, input, `Input of the ${flow.name} flow, for the unary ${base} RPC.`);
     const response = builder.addMessage(`${base}Response`, flow.outputSchema ?? z.unknown(), `Result of the ${flow.name} flow.`);
     rpcs.push({
       flowName: flow.name,
@@ -63,26 +65,34 @@ export function buildServiceModel(flows: readonly FlowSchemas[]): ServiceModel {
       requestMessage: request.name,
       responseMessage: response.name,
       serverStreaming: false,
-      description: flow.description,
+      description: `${description}\nUnary: one response with the complete result.`,
     });
     if (flow.streamSchema && !(flow.streamSchema instanceof z.ZodVoid)) {
-      const streamMessage = addStreamMessage(builder, `${base}Stream`, flow.streamSchema, response);
+      // Its own request message (buf STANDARD: one request type per RPC), with the same fields as `<Flow>Request`.
+      // Its fields are the unary request's own (same names, numbers and nested types).
+      const streamRequest: MessageModel = {
+        ...request,
+        name: `${base}StreamRequest`,
+        description: `Input of the ${flow.name} flow, for the server-streaming ${base}Stream RPC: the same fields as ${request.name}.`,
+      };
+      builder.model.messages.set(streamRequest.name, streamRequest);
+      const streamMessage = addStreamMessage(builder, `${base}StreamResponse`, flow.streamSchema, response);
       rpcs.push({
         flowName: flow.name,
         rpcName: `${base}Stream`,
         methodName: tsProtoMethodName(`${base}Stream`),
-        requestMessage: request.name,
+        requestMessage: streamRequest.name,
         responseMessage: streamMessage.name,
         serverStreaming: true,
-        description: `${flow.description ?? flow.name} Streams each chunk as the flow sends it, then exactly one result.`,
+        description: `${description}\nServer streaming: each chunk as the flow sends it, then exactly one message with the result.`,
       });
     }
   }
   return { schema: builder.model, rpcs };
 }
 
-function addStreamMessage(builder: SchemaModelBuilder, base: string, chunkSchema: z.ZodTypeAny, result: MessageModel): MessageModel {
-  const chunk = builder.slotField('chunk', chunkSchema, base, STREAM_ONEOF);
+function addStreamMessage(builder: SchemaModelBuilder, name: string, chunkSchema: z.ZodTypeAny, result: MessageModel): MessageModel {
+  const chunk = builder.slotField('chunk', chunkSchema, name, STREAM_ONEOF);
   const resultField: FieldModel = {
     jsonName: 'result',
     protoName: 'result',
@@ -93,11 +103,14 @@ function addStreamMessage(builder: SchemaModelBuilder, base: string, chunkSchema
     optional: false,
     oneof: STREAM_ONEOF,
     description: 'The final output; always the last message of the stream.',
+    required: false,
+    constraints: [],
   };
   const message: MessageModel = {
-    name: `${base}Response`,
+    name,
     fields: [{ ...chunk, description: chunk.description ?? 'One chunk, as the flow sent it.' }, resultField],
-    description: `One message of the ${base} stream: a chunk, or the final result.`,
+    description: `One message of the ${name.replace(/Response$/, '')} stream: a chunk, or the final result.`,
+    oneofs: { [STREAM_ONEOF]: 'What this message carries: chunks come first, in order; the result is always last.' },
     wrapsValue: false,
   };
   builder.model.messages.set(message.name, message);

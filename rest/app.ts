@@ -9,8 +9,11 @@ import { errorHandler, genkitError, notFound, sendError } from './errors.js';
 import { flowRoutes } from './flow-routes.js';
 import { accessLog } from './middleware/access-log.js';
 import { authenticate } from './middleware/authenticate.js';
+import { bodyReadErrors } from './middleware/body-read-errors.js';
 import { bodySizeLimit } from './middleware/body-size.js';
+import { clientIp } from './middleware/client-ip.js';
 import { corsPolicy } from './middleware/cors-policy.js';
+import { healthDetailAllowed, requireApiKey } from './middleware/operator-access.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { requestId } from './middleware/request-id.js';
 import { securityHeaders } from './middleware/security-headers.js';
@@ -40,6 +43,8 @@ export interface RestAppOptions {
   apiDocs: ApiDocsOptions | null;
   /** Resumable streams (x-genkit-stream-id); null: streams end with their connection. */
   streams?: DurableStreams | null;
+  /** API_KEYS is set: /openapi.json, /docs and the /health detail need a key too. */
+  apiKeysConfigured?: boolean;
 }
 
 /**
@@ -54,14 +59,20 @@ export function createRestApp(options: RestAppOptions): Express {
   app.disable('etag');
   app.set('trust proxy', options.trustProxy);
 
+  app.use(clientIp);
   app.use(requestId);
   app.use(serverSpan);
   app.use(accessLog(options.logger));
   app.use(securityHeaders);
   app.use(corsPolicy({ allowedOrigins: options.corsAllowedOrigins, debug: options.debug }));
-  app.get('/health', (_req, res) => {
-    if (options.isDraining()) res.status(503).json({ status: 'shutting_down', ...options.health() });
-    else res.json({ status: 'ok', ...options.health() });
+  const detailAllowed = healthDetailAllowed(options.contextProvider, options.limiter, options.apiKeysConfigured ?? false);
+  app.get('/health', (req, res) => {
+    void detailAllowed(req)
+      .catch(() => false)
+      .then((detail) => {
+        const status = options.isDraining() ? 'shutting_down' : 'ok';
+        res.status(status === 'ok' ? 200 : 503).json(detail ? { status, ...options.health() } : { status });
+      });
   });
   app.use((_req, res, next) => {
     if (!options.isDraining()) return next();
@@ -69,12 +80,14 @@ export function createRestApp(options: RestAppOptions): Express {
     sendError(res, genkitError('UNAVAILABLE', 'The server is shutting down; retry on another instance.'));
   });
   app.use(trustedHosts(options.trustedHosts));
-  if (options.apiDocs) app.use(apiDocs(options.apiDocs));
   app.use(bodySizeLimit(options.maxBodySize));
   app.use(rateLimit(options.limiter));
+  if (options.apiDocs) app.use(['/openapi.json', '/docs'], requireApiKey(options.contextProvider));
+  if (options.apiDocs) app.use(apiDocs(options.apiDocs));
   app.use(authenticate(options.contextProvider));
   app.use(flowRoutes(options.flows, { maxBodySize: options.maxBodySize, contextProvider: options.contextProvider, streams: options.streams }));
   app.use(notFound);
+  app.use(bodyReadErrors);
   app.use(errorHandler);
   return app;
 }

@@ -2,13 +2,14 @@ import { expressHandler } from './genkit-express.js';
 import express, { type RequestHandler, type Response, type Router } from 'express';
 import { GenkitError } from 'genkit';
 import type { ContextProvider } from 'genkit/context';
-import { parseFlowInput } from '../flows/validated-flow.js';
+import { admitFlowInput, MAX_INPUT_DEPTH } from '../flows/admit-input.js';
 import type { AnyFlow } from '../flows/index.js';
 import type { FlowContext } from '../server/flow-context.js';
 import { abortReasons } from '../server/normalize-error.js';
 import type { DurableStreams } from '../server/streams/durable-streams.js';
 import { cancelStream, durableStreamManager, isStreamingRequest } from './durable-stream-routes.js';
 import { genkitError, sendError } from './errors.js';
+import { rejectDeepJson } from './json-depth.js';
 import { spanRoute } from './middleware/server-span.js';
 
 /**
@@ -22,7 +23,8 @@ export function flowRoutes(
   options: { maxBodySize: number; contextProvider: ContextProvider; streams?: DurableStreams | null },
 ): Router {
   const router = express.Router();
-  const json = express.json({ limit: options.maxBodySize, strict: false });
+  // The {"data": …} envelope is one level more than the input may nest.
+  const json = express.json({ limit: options.maxBodySize, strict: false, verify: rejectDeepJson(MAX_INPUT_DEPTH + 1) });
   for (const flow of flows) {
     const route = `/${flow.__action.name}`;
     router.post(route, spanRoute(route), json, checkFlowInput(flow), (req, res, next) => {
@@ -90,9 +92,14 @@ function checkFlowInput(flow: AnyFlow): RequestHandler {
       );
       return;
     }
+    if ('init' in body) {
+      // expressHandler hands `init` to flow.run unchecked (and Genkit's tracing serializes it); no flow here uses it.
+      sendError(res, genkitError('INVALID_ARGUMENT', 'The request body field "init" is not supported: send {"data": <flow input>}.'));
+      return;
+    }
     try {
       // Defaults are applied here too, so Genkit's JSON-schema check in flow.run sees a complete input.
-      (body as { data?: unknown }).data = schema ? parseFlowInput(schema, (body as { data?: unknown }).data) : undefined;
+      (body as { data?: unknown }).data = schema ? admitFlowInput(schema, (body as { data?: unknown }).data) : undefined;
       next();
     } catch (e: unknown) {
       if (e instanceof GenkitError) sendError(res, e);

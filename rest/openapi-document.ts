@@ -153,7 +153,7 @@ function healthPath(): Json {
   return {
     get: {
       operationId: 'health',
-      summary: 'Liveness and readiness: the model in use and the circuit state.',
+      summary: 'Liveness and readiness: the model in use and the circuit state (with API keys configured, only "status" unless a valid key is sent).',
       security: [],
       responses: {
         '200': {

@@ -6,6 +6,7 @@ import { createGenkit } from '../genkit.config.js';
 import { grpcFrame, grpcLoad, h2loadAvailable, median, restLoad, type LoadResult } from './bench/load.js';
 import { scaleOutBench } from './bench/scale-out.js';
 import { rssMiB, startListeningScript, startOurServer, type BenchProcess } from './bench/processes.js';
+import { measureStartup, startupRow, startupSummary } from './bench/startup.js';
 
 /**
  * `npm run bench [-- --quick]`: what our layers cost, as ratios measured side
@@ -44,6 +45,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     return;
   }
+  // Cold start first, on an otherwise idle machine: dist/main.js vs a plain startFlowServer (scripts/bench/startup.ts).
+  const cold = await measureStartup(quick ? 3 : 5);
+  rows.push(startupRow(cold));
+  Object.assign(summary, startupSummary(cold));
   const spawnedAt = performance.now();
   const ours = await startOurServer();
   const startup = await firstServed(ours, spawnedAt);
@@ -55,9 +60,8 @@ async function main(): Promise<void> {
     await restOverhead(ours, plain);
     if (h2load) await grpcOverhead(ours, handwritten);
     await streaming(ours);
-    summary.startup_ms = Math.round(startup);
     summary.rss_mb = Math.round(await rssMiB(ours.child.pid!));
-    rows.push(['start-up', `first /health and first RPC ${Math.round(startup)} ms after spawn`, `RSS after load ${summary.rss_mb} MiB`]);
+    rows.push(['start-up under tsx', `first /health and first RPC ${Math.round(startup)} ms after spawn`, `RSS after load ${summary.rss_mb} MiB`]);
   } finally {
     await Promise.all([ours.stop(), plain.stop(), handwritten.stop()]);
   }

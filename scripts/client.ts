@@ -1,5 +1,9 @@
+import { createFileRegistry, fromBinary, type DescMessage } from '@bufbuild/protobuf';
+import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { credentials, Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DESCRIPTOR_SET } from '../grpc/generated-paths.js';
 import * as generated from '../generated/ts/genkit/flows/v1/flows.js';
 import { FlowServiceClient, FlowServiceService } from '../generated/ts/genkit/flows/v1/flows.js';
 
@@ -28,6 +32,30 @@ const codec = (name: string): MessageCodec => {
   return found;
 };
 
+/** A request message's descriptor, from the buf-built descriptor set (field names, json names, nesting). */
+function requestDescriptor(name: string): DescMessage {
+  const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(DESCRIPTOR_SET)));
+  const message = registry.getMessage(`genkit.flows.v1.${name}`);
+  if (!message) throw new Error(`No message genkit.flows.v1.${name} in ${DESCRIPTOR_SET}`);
+  return message;
+}
+
+/** Every key of `json` (nested messages, lists and maps of messages included) the message does not have, as paths. */
+function unknownFields(message: DescMessage, json: unknown, path = ''): string[] {
+  if (message.typeName.startsWith('google.protobuf.') || json === null || typeof json !== 'object' || Array.isArray(json)) return [];
+  return Object.entries(json as Record<string, unknown>).flatMap(([key, value]) => {
+    const field = message.fields.find((f) => f.name === key || f.jsonName === key);
+    const at = path ? `${path}.${key}` : key;
+    if (!field) return [`${at} (known: ${message.fields.map((f) => f.jsonName).join(', ') || 'none'})`];
+    if (field.fieldKind === 'message') return unknownFields(field.message, value, at);
+    if (field.fieldKind === 'list' && field.listKind === 'message' && Array.isArray(value)) return value.flatMap((item, i) => unknownFields(field.message, item, `${at}[${i}]`));
+    if (field.fieldKind === 'map' && field.mapKind === 'message' && value && typeof value === 'object') {
+      return Object.entries(value).flatMap(([k, item]) => unknownFields(field.message, item, `${at}.${k}`));
+    }
+    return [];
+  });
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -54,9 +82,16 @@ async function main(): Promise<number> {
     process.stderr.write(`Unknown RPC ${rpcName}. Known: ${methods.map((m) => m.rpc).join(', ')}\n`);
     return 2;
   }
-  const base = entry.rpc.replace(/Stream$/, '');
-  const request = codec(`${base}Request`).fromJSON(JSON.parse(json));
-  const responseCodec = codec(entry.def.responseStream ? `${base}StreamResponse` : `${base}Response`);
+  // Every RPC has its own `<Rpc>Request` and `<Rpc>Response` (buf STANDARD lint).
+  const input = JSON.parse(json) as unknown;
+  // ts-proto's fromJSON drops keys it does not know: a typo would silently become "unset" (a default).
+  const unknown = unknownFields(requestDescriptor(`${entry.rpc}Request`), input);
+  if (unknown.length > 0) {
+    process.stderr.write(`Unknown field${unknown.length > 1 ? 's' : ''} in the ${entry.rpc} request: ${unknown.join(', ')}\n`);
+    return 2;
+  }
+  const request = codec(`${entry.rpc}Request`).fromJSON(input);
+  const responseCodec = codec(`${entry.rpc}Response`);
 
   const metadata = new Metadata();
   for (const header of values.header ?? []) {

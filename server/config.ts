@@ -1,4 +1,5 @@
 import { z } from 'genkit';
+import ipaddr from 'ipaddr.js';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_RESILIENCE, type ModelSettings } from '../genkit.config.js';
@@ -17,6 +18,16 @@ export const DEFAULT_GEMINI_MODEL = 'googleai/gemini-2.5-flash';
 /** package.json's name: the default service.name of spans and the `service` field of log lines. */
 export const PACKAGE_NAME = 'genkit-flow-gateway';
 
+/** What DEBUG / --debug turns on: listed in --help and logged at start-up. */
+export const DEBUG_TURNS_ON = [
+  'gRPC server reflection',
+  '/openapi.json and the /docs page',
+  'pretty console logs (unless LOG_FORMAT is set)',
+  'CORS for every origin (*)',
+  'http: image URLs in describeImage',
+  'no warnings about open settings',
+] as const;
+
 /** One row per setting: the single source for parsing, `--help` and the README table. */
 export const SETTINGS = [
   { env: 'PORT', flag: '--port', default: '8080', help: 'REST port (0 picks a free one).' },
@@ -29,13 +40,13 @@ export const SETTINGS = [
   { env: 'GENKIT_MODEL', default: DEFAULT_GEMINI_MODEL, help: 'Gemini model used when a key is set.' },
   { env: 'GEMINI_BASE_URL', default: '', help: 'Gemini API base URL (gateways, proxies, tests).' },
   { env: 'OFFLINE_MODEL_LATENCY_MS', default: '0', help: 'Delay per streamed chunk of the offline model.' },
-  { env: 'MAX_BODY_SIZE', default: '1048576', help: 'Largest accepted request body in bytes (larger → 413).' },
+  { env: 'MAX_BODY_SIZE', default: '1048576', help: 'Largest accepted request body: bytes, or with a unit: 512kb, 1mb (larger → 413).' },
   { env: 'LOG_LEVEL', default: 'info', help: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
   { env: 'LOG_FORMAT', default: 'json', help: 'json (one JSON object per line) or console (pretty; the default in debug).' },
   { env: 'API_KEYS', default: '', help: 'Comma list of accepted API keys (`key` or `name:key`); unset = open.' },
   { env: 'RATE_LIMIT', default: '60/minute', help: 'Calls per client IP: <count>/<second|minute|hour>.' },
   { env: 'CORS_ALLOWED_ORIGINS', default: '', help: 'Comma list of origins allowed by CORS (default same-origin only).' },
-  { env: 'TRUSTED_HOSTS', default: '', help: 'Comma list of accepted Host headers (others → 400).' },
+  { env: 'TRUSTED_HOSTS', default: '', help: 'Comma list of accepted Host headers, with or without port: api.example.com, localhost:8080 (others → 400).' },
   { env: 'TRUST_PROXY', default: 'false', help: "Express 'trust proxy': true, false, a hop count or a list of proxy IPs/CIDRs." },
   { env: 'SHUTDOWN_GRACE_MS', default: '10000', help: 'On SIGTERM/SIGINT, how long in-flight calls may finish.' },
   { env: 'API_DOCS', default: 'false', help: 'Serve /openapi.json and the /docs page (always on with DEBUG).' },
@@ -59,22 +70,45 @@ export const SETTINGS = [
   { env: 'OTEL_EXPORTER_OTLP_PROTOCOL', default: 'http/protobuf', help: 'OTLP protocol: http/protobuf, http/json or grpc.' },
   { env: 'OTEL_SERVICE_NAME', default: PACKAGE_NAME, help: 'service.name on every span.' },
   { env: 'APPLICATIONINSIGHTS_CONNECTION_STRING', default: '', help: 'On Azure Container Apps or App Service: export traces to Azure Monitor.' },
-  { env: 'DEBUG', flag: '--debug', default: 'false', help: 'Development conveniences (never in production).' },
+  { env: 'DEBUG', flag: '--debug', default: 'false', help: `Development conveniences, never in production: ${DEBUG_TURNS_ON.join('; ')}.` },
 ] as const;
 
-const port = (name: string) =>
-  z.coerce
-    .number({ invalid_type_error: `${name} must be a number` })
-    .int(`${name} must be an integer`)
-    .min(0, `${name} must be 0..65535`)
-    .max(65535, `${name} must be 0..65535`);
+/**
+ * A whole number written in digits only: `1e4`, `0x10`, `12.0` or `10 ms`
+ * are refused rather than silently read as something else.
+ */
+const integer = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .transform((v, ctx) => {
+      const text = v.trim();
+      if (!/^\d+$/.test(text)) return invalid(ctx, `${name} must be a whole number${max < Number.MAX_SAFE_INTEGER ? ` ${min}..${max}` : ` ≥ ${min}`} in digits (got "${v}")`);
+      const value = Number(text);
+      if (value < min || value > max) return invalid(ctx, `${name} must be ${max < Number.MAX_SAFE_INTEGER ? `${min}..${max}` : `≥ ${min}`} (got ${text})`);
+      return value;
+    });
+
+const port = (name: string) => integer(name, 0, 65535);
+
+const TRUE_WORDS = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off', ''];
 
 const booleanText = (name: string) =>
   z
     .string()
     .transform((v) => v.trim().toLowerCase())
-    .refine((v) => ['', 'true', 'false', '1', '0', 'yes', 'no'].includes(v), `${name} must be true or false`)
-    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+    .refine((v) => TRUE_WORDS.includes(v) || FALSE_WORDS.includes(v), (v) => ({ message: `${name} must be true or false (also 1/0, yes/no, on/off; got "${v}")` }))
+    .transform((v) => TRUE_WORDS.includes(v));
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** `1048576`, `512kb`, `1mb`, `1 MiB` (units are powers of 1024, like Express's body limit). */
+export function parseByteSize(text: string): number | null {
+  const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = BYTE_UNITS[match?.[2]?.toLowerCase() ?? 'x'];
+  if (!match?.[1] || unit === undefined) return null;
+  return Number(match[1]) * unit;
+}
 
 const RawConfigSchema = z.object({
   PORT: port('PORT'),
@@ -86,38 +120,53 @@ const RawConfigSchema = z.object({
   GOOGLE_API_KEY: z.string(),
   GENKIT_MODEL: z.string().min(1, 'GENKIT_MODEL must not be empty'),
   GEMINI_BASE_URL: z.union([z.literal(''), z.string().url('GEMINI_BASE_URL must be a URL')]),
-  OFFLINE_MODEL_LATENCY_MS: z.coerce.number().int().min(0, 'OFFLINE_MODEL_LATENCY_MS must be ≥ 0'),
-  MAX_BODY_SIZE: z.coerce.number().int('MAX_BODY_SIZE must be an integer').min(1, 'MAX_BODY_SIZE must be ≥ 1'),
+  OFFLINE_MODEL_LATENCY_MS: integer('OFFLINE_MODEL_LATENCY_MS', 0),
+  MAX_BODY_SIZE: z.string().transform((v, ctx) => {
+    const bytes = parseByteSize(v);
+    return bytes !== null && bytes >= 1 ? bytes : invalid(ctx, `MAX_BODY_SIZE must be a size ≥ 1 byte like 1048576, 512kb or 1mb (got "${v}")`);
+  }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   DEBUG: booleanText('DEBUG'),
   LOG_FORMAT: z.enum(['json', 'console'], { errorMap: () => ({ message: 'LOG_FORMAT must be json or console' }) }),
-  API_KEYS: z.string().transform(commaList).transform(parseApiKeys),
-  RATE_LIMIT: z.string().transform((v, ctx) => parseRateLimit(v) ?? invalid(ctx, 'RATE_LIMIT must look like 60/minute (<count>/<second|minute|hour>)')),
+  API_KEYS: z.string().transform((v, ctx) => {
+    const problem = apiKeysProblem(v);
+    return problem ? invalid(ctx, problem) : parseApiKeys(commaList(v));
+  }),
+  RATE_LIMIT: z.string().transform((v, ctx) => parseRateLimit(v) ?? invalid(ctx, rateLimitProblem(v))),
   CORS_ALLOWED_ORIGINS: z
     .string()
     .transform(commaList)
     .refine((origins) => origins.every(isOrigin), 'CORS_ALLOWED_ORIGINS must be origins like https://app.example.com'),
-  TRUSTED_HOSTS: z.string().transform(commaList),
-  TRUST_PROXY: z.string().transform(parseTrustProxy),
-  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0, 'SHUTDOWN_GRACE_MS must be ≥ 0'),
+  TRUSTED_HOSTS: z
+    .string()
+    .transform(commaList)
+    .refine((hosts) => hosts.every(isHostHeader), (hosts) => ({ message: `TRUSTED_HOSTS must be host names with an optional port, like api.example.com or localhost:8080 (not ${hosts.filter((h) => !isHostHeader(h)).join(', ')})` })),
+  TRUST_PROXY: z.string().transform((v, ctx) => {
+    const value = parseTrustProxy(v);
+    const bad = Array.isArray(value) ? value.filter((entry) => !isProxyAddress(entry)) : [];
+    return bad.length === 0
+      ? value
+      : invalid(ctx, `TRUST_PROXY must be true, false, a hop count, or a comma list of proxy IPs/CIDRs (or loopback, linklocal, uniquelocal); not an address: ${bad.join(', ')}`);
+  }),
+  SHUTDOWN_GRACE_MS: integer('SHUTDOWN_GRACE_MS', 0),
   API_DOCS: booleanText('API_DOCS'),
-  LLM_TIMEOUT_MS: z.coerce.number().int().min(1, 'LLM_TIMEOUT_MS must be ≥ 1'),
-  LLM_MAX_RETRIES: z.coerce.number().int().min(0, 'LLM_MAX_RETRIES must be ≥ 0').max(10, 'LLM_MAX_RETRIES must be ≤ 10'),
+  LLM_TIMEOUT_MS: integer('LLM_TIMEOUT_MS', 1),
+  LLM_MAX_RETRIES: integer('LLM_MAX_RETRIES', 0, 10),
   CB_ENABLED: booleanText('CB_ENABLED'),
-  CB_FAILURE_THRESHOLD: z.coerce.number().int().min(1, 'CB_FAILURE_THRESHOLD must be ≥ 1'),
-  CB_RECOVERY_TIMEOUT_MS: z.coerce.number().int().min(1, 'CB_RECOVERY_TIMEOUT_MS must be ≥ 1'),
+  CB_FAILURE_THRESHOLD: integer('CB_FAILURE_THRESHOLD', 1),
+  CB_RECOVERY_TIMEOUT_MS: integer('CB_RECOVERY_TIMEOUT_MS', 1),
   CACHE_ENABLED: booleanText('CACHE_ENABLED'),
-  CACHE_TTL_MS: z.coerce.number().int().min(1, 'CACHE_TTL_MS must be ≥ 1'),
-  CACHE_MAX_ENTRIES: z.coerce.number().int().min(1, 'CACHE_MAX_ENTRIES must be ≥ 1'),
+  CACHE_TTL_MS: integer('CACHE_TTL_MS', 1),
+  CACHE_MAX_ENTRIES: integer('CACHE_MAX_ENTRIES', 1),
   WEB_CONCURRENCY: z.string().transform((v, ctx) => parseWorkers(v) ?? invalid(ctx, 'WEB_CONCURRENCY must be auto or a whole number 1..256')),
   REDIS_URL: z
     .string()
     .trim()
     .refine((v) => v === '' || /^rediss?:\/\/[^\s]+$/i.test(v), 'REDIS_URL must be a redis:// or rediss:// URL'),
-  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(1, 'REDIS_COMMAND_TIMEOUT_MS must be ≥ 1'),
+  REDIS_COMMAND_TIMEOUT_MS: integer('REDIS_COMMAND_TIMEOUT_MS', 1),
   REDIS_KEY_PREFIX: z.string(),
-  CACHE_MAX_ENTRY_BYTES: z.coerce.number().int().min(1, 'CACHE_MAX_ENTRY_BYTES must be ≥ 1'),
-  STREAM_TTL_MS: z.coerce.number().int().min(1000, 'STREAM_TTL_MS must be ≥ 1000'),
+  CACHE_MAX_ENTRY_BYTES: integer('CACHE_MAX_ENTRY_BYTES', 1),
+  STREAM_TTL_MS: integer('STREAM_TTL_MS', 1000),
 });
 
 /** `auto` = one worker per core; otherwise a count. */
@@ -151,12 +200,49 @@ export function parseRateLimit(text: string): RateLimit | null {
   return points > 0 ? { points, durationSeconds: WINDOWS[match[2].toLowerCase()]! } : null;
 }
 
+const KEY_NAME = /^([A-Za-z0-9._-]{1,64}):(.*)$/;
+
 /** `name:key` names a key; a bare key is named after its position (`key-1`, …) so logs never show it. */
 export function parseApiKeys(entries: string[]): ApiKey[] {
   return entries.map((entry, i) => {
-    const match = /^([A-Za-z0-9._-]{1,64}):(.+)$/.exec(entry);
-    return match?.[1] && match[2] ? { name: match[1], key: match[2] } : { name: `key-${i + 1}`, key: entry };
+    const match = KEY_NAME.exec(entry);
+    return match?.[1] && match[2] ? { name: match[1], key: match[2].trim() } : { name: `key-${i + 1}`, key: entry };
   });
+}
+
+/**
+ * Set but without a usable key is a mistake, never "open": `API_KEYS=,` or
+ * `API_KEYS=alice:` would otherwise start an unauthenticated API (or accept
+ * the literal key `alice:`). Only an empty value means unset.
+ */
+function apiKeysProblem(text: string): string | null {
+  if (text.trim() === '') return null;
+  const entries = commaList(text);
+  if (entries.length === 0) return `API_KEYS is set but holds no key (got "${text}"); unset it to run without authentication`;
+  const nameless = entries.filter((entry) => KEY_NAME.exec(entry)?.[2]?.trim() === '');
+  if (nameless.length > 0) return `API_KEYS entries need a key after "name:" (${nameless.map((e) => `"${e}"`).join(', ')} has none)`;
+  return null;
+}
+
+function rateLimitProblem(text: string): string {
+  const count = /^\s*(\d+)\s*\/\s*(second|minute|hour)\s*$/i.exec(text)?.[1];
+  if (count !== undefined && Number(count) === 0) return `RATE_LIMIT must allow at least 1 call per window (got "${text}", which would refuse every call); for a very high limit use e.g. 1000000/second`;
+  return `RATE_LIMIT must look like 60/minute (<count>/<second|minute|hour>; got "${text}")`;
+}
+
+/** A Host header value: name or IPv4 or [IPv6], optionally :port. */
+function isHostHeader(text: string): boolean {
+  return /^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/i.test(text);
+}
+
+/** What Express's `trust proxy` (proxy-addr) accepts in a list: an IP, a CIDR, or a named range. */
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry.toLowerCase())) return true;
+  const [address, bits, ...rest] = entry.split('/');
+  if (rest.length > 0 || !address || !ipaddr.isValid(address)) return false;
+  if (bits === undefined) return true;
+  const max = ipaddr.parse(address).kind() === 'ipv4' ? 32 : 128;
+  return /^\d+$/.test(bits) && Number(bits) <= max;
 }
 
 function parseTrustProxy(text: string): boolean | number | string[] {
@@ -276,9 +362,16 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
 
   const raw: Record<string, string> = {};
   for (const setting of SETTINGS) raw[setting.env] = env[setting.env] ?? setting.default;
-  if (values.port !== undefined) raw.PORT = values.port;
-  if (values.host !== undefined) raw.HOST = values.host;
-  if (values['grpc-port'] !== undefined) raw.GRPC_PORT = values['grpc-port'];
+  // Which values came from a flag: their errors name the flag, not the variable.
+  const fromFlag: Record<string, string> = {};
+  const fromArgv = (env: string, flag: string, value: string | undefined) => {
+    if (value === undefined) return;
+    raw[env] = value;
+    fromFlag[env] = flag;
+  };
+  fromArgv('PORT', '--port', values.port);
+  fromArgv('HOST', '--host', values.host);
+  fromArgv('GRPC_PORT', '--grpc-port', values['grpc-port']);
   if (values['no-grpc']) raw.GRPC_ENABLED = 'false';
   if (values.debug) raw.DEBUG = 'true';
   if (values.workers !== undefined) raw.WEB_CONCURRENCY = values.workers;
@@ -287,7 +380,11 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
 
   const result = RawConfigSchema.safeParse(raw);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    const lines = result.error.issues.map((issue) => {
+      const env = issue.path.join('.');
+      const flag = fromFlag[env];
+      return flag ? `  ${flag}: ${issue.message.replace(new RegExp(`\\b${env}\\b`, 'g'), flag)}` : `  ${env}: ${issue.message}`;
+    });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   // Telemetry reads the platform's own variables (K_SERVICE, OTEL_*, …) as they are.
@@ -337,19 +434,41 @@ function toServerConfig(raw: z.infer<typeof RawConfigSchema>): Omit<ServerConfig
   };
 }
 
+/** Width of --help: descriptions wrap so that no line is longer. */
+const HELP_WIDTH = 100;
+
 export function helpText(): string {
-  const rows = SETTINGS.map((s) => {
-    const name = 'flag' in s ? `${s.flag}, ${s.env}` : s.env;
-    return `  ${name.padEnd(34)} ${s.help}${s.default ? ` (default: ${s.default})` : ''}`;
-  });
+  const rows: [string, string][] = [
+    ['-h, --help', 'Show this help and exit.'],
+    ...SETTINGS.map((s): [string, string] => ['flag' in s ? `${s.flag}, ${s.env}` : s.env, `${s.help}${s.default ? ` (default: ${s.default})` : ''}`]),
+  ];
+  // One column for every name, however long, and descriptions wrapped under themselves.
+  const nameWidth = Math.max(...rows.map(([name]) => name.length));
+  const indent = 2 + nameWidth + 2;
+  const lines = rows.flatMap(([name, help]) =>
+    wrap(help, HELP_WIDTH - indent).map((line, i) => (i === 0 ? `  ${name.padEnd(nameWidth)}  ${line}` : `${' '.repeat(indent)}${line}`)),
+  );
   return [
-    'Usage: npm start -- [options]',
+    'Usage: npm start -- [options]      (production: node dist/main.js [options])',
     '',
     'Serves every Genkit flow over REST (Genkit flow-server protocol) and gRPC (genkit.flows.v1.FlowService).',
     'Without a Gemini API key the built-in offline model answers.',
     '',
     'Options and environment variables (flags win over the environment):',
-    '  -h, --help                         Show this help and exit.',
-    ...rows,
+    ...lines,
   ].join('\n');
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  return [...lines, line];
 }

@@ -3,6 +3,7 @@ import { logger as genkitLogger } from 'genkit/logging';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { PACKAGE_NAME } from './config.js';
 import { traceLogFields } from '../telemetry/active-trace.js';
+import { classifyGenkitLine } from './genkit-request-failures.js';
 
 export interface LoggerOptions {
   /** pino level name. */
@@ -67,7 +68,8 @@ export function routeGenkitLogs(logger: Logger): void {
   const child = logger.child({ source: 'genkit' });
   const forward = (level: 'debug' | 'info' | 'warn' | 'error') => (message: unknown, metadata?: unknown) => {
     const fields = metadata && typeof metadata === 'object' ? (metadata as Record<string, unknown>) : {};
-    child[level](fields, message instanceof Error ? message.message : String(message));
+    const line = classifyGenkitLine(level, message instanceof Error ? message.message : String(message));
+    child[line.level](line.status ? { ...fields, status: line.status } : fields, line.message);
   };
   genkitLogger.init({
     level: logger.level === 'trace' ? 'debug' : logger.level,

@@ -3,12 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { defineFlows, type AnyFlow } from '../flows/index.js';
-import { createGenkit } from '../genkit.config.js';
+import { loadGenkit } from '../genkit.config.js';
 import { DESCRIPTOR_SET, OPENAPI_FILE } from '../grpc/generated-paths.js';
-import { addReflection } from '../grpc/reflection.js';
 import { startGrpcServer, type RunningGrpcServer } from '../grpc/server.js';
 import { createRestApp } from '../rest/app.js';
-import type { ServerConfig } from './config.js';
+import { DEBUG_TURNS_ON, type ServerConfig } from './config.js';
 import { createFlowContextProvider } from './flow-context.js';
 import { startEventLoopMonitor } from './event-loop-monitor.js';
 import { createSharedState } from './shared-state.js';
@@ -31,7 +30,7 @@ export interface RunningServer {
 
 /** Builds the Genkit app from the config and starts REST and gRPC; resolves with the bound ports. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
-  const { ai, modelName, modelReason, policies } = createGenkit(config.model, config.resilience);
+  const { ai, modelName, modelReason, policies } = await loadGenkit(config.model, config.resilience);
   // Rate limiter, response cache and resumable streams: on Redis when configured, else in this process.
   const shared = createSharedState(config, logger);
   const { cache, limiter, streams } = shared;
@@ -59,16 +58,21 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     debug: config.debug,
     isDraining,
     apiDocs: config.apiDocs ? { openApiFile: OPENAPI_FILE, requireBearer: config.apiKeys.length > 0 } : null,
+    apiKeysConfigured: config.apiKeys.length > 0,
     health: () => ({ model: modelName, offline: config.model.kind === 'offline', flows: flows.length, circuit: policies.breakerState(), eventLoop: eventLoop.stats(), ...shared.health() }),
     streams,
   });
   const http = createServer(app);
-  await listen(http, config.port, config.host);
+  await listen(http, config.port, config.host).catch((e: unknown) => {
+    throw new Error(`REST cannot listen on ${config.host}:${config.port} (PORT or --port): ${bindProblem(e)}`);
+  });
   const restPort = (http.address() as AddressInfo).port;
   logger.info({ port: restPort, host: config.host, flows: flows.map((f) => f.__action.name) }, `REST listening on http://${config.host}:${restPort}`);
 
   let grpc: RunningGrpcServer | null = null;
   if (config.grpcPort !== null) {
+    // Reflection (and the protobuf runtime it decodes descriptors with) only when it is on.
+    const reflection = config.grpcReflection ? await import('../grpc/reflection.js') : null;
     grpc = await startGrpcServer({
       flows,
       host: config.host,
@@ -80,7 +84,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       logger,
       isDraining,
       streams,
-      addReflection: (server) => addReflection(server, readFileSync(DESCRIPTOR_SET)),
+      addReflection: reflection ? (server) => reflection.addReflection(server, readFileSync(DESCRIPTOR_SET)) : undefined,
+    }).catch(async (e: unknown) => {
+      http.close();
+      throw new Error(`gRPC cannot listen on ${config.host}:${config.grpcPort} (GRPC_PORT or --grpc-port): ${bindProblem(e)}`);
     });
     logger.info({ port: grpc.port, reflection: config.grpcReflection }, `gRPC listening on ${config.host}:${grpc.port}`);
   }
@@ -103,9 +110,26 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
 
 /** Secure by default: an open setting outside debug is allowed, but said out loud at start-up. */
 function warnAboutOpenSettings(config: ServerConfig, logger: Logger): void {
-  if (config.debug) return;
+  if (config.debug) {
+    logger.info({ debug: DEBUG_TURNS_ON }, `DEBUG is on (never in production): ${DEBUG_TURNS_ON.join('; ')}`);
+    return;
+  }
   if (config.apiKeys.length === 0) logger.warn('API_KEYS is not set: every flow can be called without authentication');
   if (config.trustedHosts.length === 0) logger.warn('TRUSTED_HOSTS is not set: requests for any Host header are accepted');
+}
+
+/**
+ * Why a port could not be bound, in words: grpc-js reports a taken port as
+ * "No address added out of total 1 resolved errors: [listen EADDRINUSE …]",
+ * which names neither the setting nor the cause plainly.
+ */
+function bindProblem(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const code = (e as NodeJS.ErrnoException)?.code ?? /\b(EADDRINUSE|EACCES|EADDRNOTAVAIL)\b/.exec(message)?.[1];
+  if (code === 'EADDRINUSE') return 'the port is already in use (another process listens there)';
+  if (code === 'EACCES') return 'permission denied (ports below 1024 need privileges)';
+  if (code === 'EADDRNOTAVAIL') return 'the host address is not an interface of this machine';
+  return message;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

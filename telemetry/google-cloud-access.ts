@@ -1,5 +1,3 @@
-import { GoogleAuth } from 'google-auth-library';
-
 export type GoogleCloudAccess = { ok: true; projectId: string } | { ok: false; problem: string };
 
 /**
@@ -12,6 +10,8 @@ export type GoogleCloudAccess = { ok: true; projectId: string } | { ok: false; p
 export async function checkGoogleCloudAccess(env: Readonly<Record<string, string | undefined>>, timeoutMs: number): Promise<GoogleCloudAccess> {
   // The plugin's own convention for credentials outside Google Cloud.
   const inline = env.GCLOUD_SERVICE_ACCOUNT_CREDS;
+  // Imported here, not at the top: only Google Cloud export needs it, and it is large.
+  const { GoogleAuth } = await import('google-auth-library');
   const auth = new GoogleAuth({
     scopes: ['https://www.googleapis.com/auth/cloud-platform'],
     ...(inline ? { credentials: JSON.parse(inline) as Record<string, string> } : {}),

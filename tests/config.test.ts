@@ -122,7 +122,7 @@ describe('parseCli()', () => {
   it('rejects a bad value with a message naming the variable', () => {
     assert.throws(() => parseCli([], { PORT: 'eighty' }), (e: unknown) => e instanceof ConfigError && /PORT/.test(e.message));
     assert.throws(() => parseCli([], { PORT: '70000' }), /PORT must be 0\.\.65535/);
-    assert.throws(() => parseCli([], { MAX_BODY_SIZE: '0' }), /MAX_BODY_SIZE must be ≥ 1/);
+    assert.throws(() => parseCli([], { MAX_BODY_SIZE: '0' }), /MAX_BODY_SIZE must be a size ≥ 1 byte/);
     assert.throws(() => parseCli([], { DEBUG: 'maybe' }), /DEBUG must be true or false/);
     assert.throws(() => parseCli([], { GEMINI_BASE_URL: 'not a url' }), /GEMINI_BASE_URL must be a URL/);
     assert.throws(() => parseCli(['--nope'], {}), /Unknown option '--nope'/);
@@ -157,7 +157,7 @@ describe('npm start -- --help', () => {
   it('exits 2 with the reason on a bad setting', async () => {
     await assert.rejects(run(TSX, ['main.ts'], { env: { ...process.env, PORT: 'x' } }), (e: { code?: number; stderr?: string }) => {
       assert.equal(e.code, 2);
-      assert.match(String(e.stderr), /PORT must be a number/);
+      assert.match(String(e.stderr), /PORT must be a whole number/);
       return true;
     });
   });

@@ -59,7 +59,7 @@ describe('gRPC reflection and health through buf curl', () => {
     const [translation] = documents(
       await bufCurl(server.grpcPort!, ['-d', '{"text":"hi"}', 'http://127.0.0.1:{port}/genkit.flows.v1.FlowService/TranslateText']),
     );
-    assert.match((translation as { confidence: string }).confidence, /^TRANSLATE_TEXT_RESPONSE_CONFIDENCE_(HIGH|MEDIUM|LOW)$/);
+    assert.match((translation as { confidence: string }).confidence, /^CONFIDENCE_(HIGH|MEDIUM|LOW)$/);
   });
 
   it('calls a streaming RPC: chunks, then one result', async () => {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runFlow, streamFlow } from 'genkit/beta/client';
 import {
-  reviewCodeResponseIssueSeverityToJSON,
-  translateTextResponseConfidenceToJSON,
+  reviewCodeResponse_Issue_SeverityToJSON,
+  translateTextResponse_ConfidenceToJSON,
   type FlowServiceClient,
 } from '../generated/ts/genkit/flows/v1/flows.js';
 import { DEFAULTS_INPUTS, STREAMING_FLOWS, VALID_INPUTS } from './support/flow-inputs.js';
@@ -26,13 +26,13 @@ type Json = Record<string, unknown>;
 const ENUM_FIELDS: Record<string, (response: Json) => Json> = {
   translateText: (r) => ({
     ...r,
-    confidence: enumValue(translateTextResponseConfidenceToJSON(r.confidence as number), 'TRANSLATE_TEXT_RESPONSE_CONFIDENCE_'),
+    confidence: enumValue(translateTextResponse_ConfidenceToJSON(r.confidence as number), 'CONFIDENCE_'),
   }),
   reviewCode: (r) => ({
     ...r,
     issues: (r.issues as Json[]).map((issue) => ({
       ...issue,
-      severity: enumValue(reviewCodeResponseIssueSeverityToJSON(issue.severity as number), 'REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_'),
+      severity: enumValue(reviewCodeResponse_Issue_SeverityToJSON(issue.severity as number), 'SEVERITY_'),
     })),
   }),
 };

@@ -33,6 +33,24 @@ const BLOCKED_URLS = [
   'https://LOCALHOST./a.png',
   'https://api.localhost/a.png',
   'https://metadata.google.internal/computeMetadata/v1/',
+  'https://metadata.google.internal./computeMetadata/v1/',
+  // Only global unicast passes: IPv4 embedded in IPv6 is judged as IPv4, other special ranges are out.
+  'https://[::127.0.0.1]/a.png', // IPv4-compatible
+  'https://[::ffff:0:7f00:1]/a.png', // IPv4-translated
+  'https://[64:ff9b::7f00:1]/a.png', // NAT64
+  'https://[64:ff9b::a9fe:a9fe]/a.png',
+  'https://[64:ff9b:1::808:808]/a.png', // local-use NAT64, refused whole
+  'https://[2002:7f00:1::]/a.png', // 6to4
+  'https://[2002:a9fe:a9fe::]/a.png',
+  'https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/a.png', // Teredo, client 127.0.0.1
+  'https://[fec0::1]/a.png', // site-local
+  'https://[ff02::1]/a.png', // multicast
+  'https://[2001:db8::1]/a.png', // documentation
+  'https://[100::1]/a.png', // discard
+  'https://224.0.0.1/a.png', // multicast
+  'https://255.255.255.255/a.png',
+  'https://192.0.2.1/a.png', // documentation
+  'https://240.0.0.1/a.png', // reserved
 ];
 
 const policy = (overrides: Partial<ImageUrlPolicy> = {}): ImageUrlPolicy => ({
@@ -56,6 +74,20 @@ describe('checkImageUrl()', () => {
   it('rejects a name that resolves to a private address (any of its addresses)', async () => {
     const resolve = async (host: string) => (host === 'intranet.example' ? ['93.184.216.34', '10.1.2.3'] : []);
     await assert.rejects(checkImageUrl('https://intranet.example/a.png', policy({ resolve })), /resolves to a private/);
+  });
+
+  it('resolves a name without its trailing dot (`vm.` is `vm`, which /etc/hosts may map to loopback)', async () => {
+    const asked: string[] = [];
+    const resolve = async (host: string) => (asked.push(host), host === 'vm' ? ['127.0.0.1'] : []);
+    await assert.rejects(checkImageUrl('https://vm./a.png', policy({ resolve })), /resolves to a private/);
+    await assert.rejects(checkImageUrl('https://vm../a.png', policy({ resolve })), /resolves to a private/);
+    assert.deepEqual(asked, ['vm', 'vm']);
+  });
+
+  it('accepts public addresses, also when embedded in IPv6 (NAT64, 6to4, IPv4-mapped)', async () => {
+    for (const url of ['https://8.8.8.8/a.png', 'https://[2606:4700::1111]/a.png', 'https://[64:ff9b::808:808]/a.png', 'https://[2002:808:808::1]/a.png', 'https://[::ffff:8.8.8.8]/a.png']) {
+      await checkImageUrl(url, policy());
+    }
   });
 
   it('accepts a name that resolves to public addresses, and one that does not resolve', async () => {

@@ -3,7 +3,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import type { FlowServiceClient } from '../generated/ts/genkit/flows/v1/flows.js';
 import type { GenkitError } from 'genkit';
-import { createGenkit } from '../genkit.config.js';
+import { loadGenkit } from '../genkit.config.js';
 import { GeminiWireServer } from './support/gemini-wire-server.js';
 import { callUnary, flowClient, requestFor } from './support/grpc-client.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
@@ -113,7 +113,7 @@ describe('an already-aborted caller signal', () => {
   it('never reaches the model (google-genai 1.42 would send the request anyway)', async () => {
     const gemini = await GeminiWireServer.start();
     try {
-      const { ai } = createGenkit({ kind: 'gemini', apiKey: 'test-key', model: 'googleai/gemini-2.5-flash', baseUrl: gemini.baseUrl });
+      const { ai } = await loadGenkit({ kind: 'gemini', apiKey: 'test-key', model: 'googleai/gemini-2.5-flash', baseUrl: gemini.baseUrl });
       const controller = new AbortController();
       controller.abort();
       await assert.rejects(ai.generate({ prompt: 'hi', abortSignal: controller.signal }), (e: GenkitError) => e.status === 'CANCELLED');
@@ -261,12 +261,13 @@ describe('response cache with request coalescing', () => {
   });
 
   it('expires entries after CACHE_TTL_MS', async () => {
-    r = await rig({ CACHE_TTL_MS: '200' });
+    // 1 s: the two calls before the pause must fall inside the TTL even on a loaded machine.
+    r = await rig({ CACHE_TTL_MS: '1000' });
     r.gemini.respondWith(() => ({ json: translation }));
     await (await post(r, 'translateText', { text: 'A' })).text();
     await (await post(r, 'translateText', { text: 'A' })).text();
     assert.equal(r.gemini.requests.length, 1);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     const after = await post(r, 'translateText', { text: 'A' });
     assert.equal(after.headers.get('x-cache'), 'MISS');
     await after.text();

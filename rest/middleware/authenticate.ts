@@ -14,7 +14,12 @@ export function authenticate(contextProvider: ContextProvider): RequestHandler {
       .then(() => contextProvider({ method: req.method as 'POST', headers: headersOf(req.headers), input: undefined }))
       .then(
         () => next(),
-        (e: unknown) => (e instanceof GenkitError ? sendError(res, e) : next(e)),
+        (e: unknown) => {
+          if (!(e instanceof GenkitError)) return next(e);
+          // RFC 6750: a 401 names the scheme it wants; a key that was sent but is wrong is an invalid_token.
+          if (e.status === 'UNAUTHENTICATED') res.setHeader('WWW-Authenticate', req.headers.authorization ? 'Bearer error="invalid_token"' : 'Bearer');
+          sendError(res, e);
+        },
       );
   };
 }

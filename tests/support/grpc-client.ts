@@ -5,10 +5,11 @@ import { FlowServiceClient } from '../../generated/ts/genkit/flows/v1/flows.js';
 
 /**
  * Builds a complete request message the way a ts-proto user does
- * (`<Flow>Request.fromPartial`): unset required fields become proto3 zero values.
+ * (`<Rpc>Request.fromPartial`, e.g. TellJokeStreamRequest for tellJokeStream):
+ * unset required fields become proto3 zero values.
  */
-export function requestFor(flow: string, data: object): object {
-  const name = `${flow.charAt(0).toUpperCase()}${flow.slice(1)}Request`;
+export function requestFor(method: string, data: object): object {
+  const name = `${method.charAt(0).toUpperCase()}${method.slice(1)}Request`;
   const message = (generated as unknown as Record<string, { fromPartial?: (o: object) => object }>)[name];
   if (!message?.fromPartial) throw new Error(`No generated message ${name}`);
   return message.fromPartial(data);
@@ -55,7 +56,7 @@ export function callStream(client: FlowServiceClient, method: string, request: o
   const fn = (client as unknown as Record<string, StreamMethod>)[method];
   if (!fn) throw new Error(`The generated client has no method ${method}`);
   const [metadata, options] = prepare(settings);
-  return fn.call(client, requestFor(method.replace(/Stream$/, ''), request), metadata, options);
+  return fn.call(client, requestFor(method, request), metadata, options);
 }
 
 /** Reads a whole stream: every message in order, or the error status it ended with. */

@@ -11,6 +11,8 @@ export interface ServerProcess {
   grpcPort: number;
   /** Every JSON log line so far (keeps growing while the process runs). */
   logs: Record<string, unknown>[];
+  /** Everything the process wrote to stderr (also passed through to ours). */
+  stderr: string[];
   exited: Promise<number | null>;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
@@ -19,7 +21,12 @@ export interface ServerProcess {
 export async function startServerProcess(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts', ...args], {
     env: { ...process.env, PORT: '0', GRPC_PORT: '0', HOST: '127.0.0.1', LOG_FORMAT: 'json', GEMINI_API_KEY: '', GOOGLE_API_KEY: '', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stderr: string[] = [];
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr.push(chunk.toString('utf8'));
+    process.stderr.write(chunk);
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const logs: Record<string, unknown>[] = [];
@@ -43,6 +50,7 @@ export async function startServerProcess(env: Record<string, string>, args: stri
     restPort: ports.rest,
     grpcPort: ports.grpc,
     logs,
+    stderr,
     exited,
     stop: () => {
       if (child.exitCode === null) child.kill('SIGTERM');

@@ -25,111 +25,19 @@ export const protobufPackage = "genkit.flows.v1";
 
 export const protobufFileName = "genkit/flows/v1/flows.proto";
 
-/** How sure the model is of the translation. */
-export enum TranslateTextResponseConfidence {
-  TRANSLATE_TEXT_RESPONSE_CONFIDENCE_UNSPECIFIED = 0,
-  /** TRANSLATE_TEXT_RESPONSE_CONFIDENCE_HIGH - "high" */
-  TRANSLATE_TEXT_RESPONSE_CONFIDENCE_HIGH = 1,
-  /** TRANSLATE_TEXT_RESPONSE_CONFIDENCE_MEDIUM - "medium" */
-  TRANSLATE_TEXT_RESPONSE_CONFIDENCE_MEDIUM = 2,
-  /** TRANSLATE_TEXT_RESPONSE_CONFIDENCE_LOW - "low" */
-  TRANSLATE_TEXT_RESPONSE_CONFIDENCE_LOW = 3,
-  UNRECOGNIZED = -1,
-}
-
-export function translateTextResponseConfidenceFromJSON(object: any): TranslateTextResponseConfidence {
-  switch (object) {
-    case 0:
-    case "TRANSLATE_TEXT_RESPONSE_CONFIDENCE_UNSPECIFIED":
-      return TranslateTextResponseConfidence.TRANSLATE_TEXT_RESPONSE_CONFIDENCE_UNSPECIFIED;
-    case 1:
-    case "TRANSLATE_TEXT_RESPONSE_CONFIDENCE_HIGH":
-      return TranslateTextResponseConfidence.TRANSLATE_TEXT_RESPONSE_CONFIDENCE_HIGH;
-    case 2:
-    case "TRANSLATE_TEXT_RESPONSE_CONFIDENCE_MEDIUM":
-      return TranslateTextResponseConfidence.TRANSLATE_TEXT_RESPONSE_CONFIDENCE_MEDIUM;
-    case 3:
-    case "TRANSLATE_TEXT_RESPONSE_CONFIDENCE_LOW":
-      return TranslateTextResponseConfidence.TRANSLATE_TEXT_RESPONSE_CONFIDENCE_LOW;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return TranslateTextResponseConfidence.UNRECOGNIZED;
-  }
-}
-
-export function translateTextResponseConfidenceToJSON(object: TranslateTextResponseConfidence): string {
-  switch (object) {
-    case TranslateTextResponseConfidence.TRANSLATE_TEXT_RESPONSE_CONFIDENCE_UNSPECIFIED:
-      return "TRANSLATE_TEXT_RESPONSE_CONFIDENCE_UNSPECIFIED";
-    case TranslateTextResponseConfidence.TRANSLATE_TEXT_RESPONSE_CONFIDENCE_HIGH:
-      return "TRANSLATE_TEXT_RESPONSE_CONFIDENCE_HIGH";
-    case TranslateTextResponseConfidence.TRANSLATE_TEXT_RESPONSE_CONFIDENCE_MEDIUM:
-      return "TRANSLATE_TEXT_RESPONSE_CONFIDENCE_MEDIUM";
-    case TranslateTextResponseConfidence.TRANSLATE_TEXT_RESPONSE_CONFIDENCE_LOW:
-      return "TRANSLATE_TEXT_RESPONSE_CONFIDENCE_LOW";
-    case TranslateTextResponseConfidence.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
-}
-
-/** How serious the issue is. */
-export enum ReviewCodeResponseIssueSeverity {
-  REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_UNSPECIFIED = 0,
-  /** REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_ERROR - "error" */
-  REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_ERROR = 1,
-  /** REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_WARNING - "warning" */
-  REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_WARNING = 2,
-  /** REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_INFO - "info" */
-  REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_INFO = 3,
-  UNRECOGNIZED = -1,
-}
-
-export function reviewCodeResponseIssueSeverityFromJSON(object: any): ReviewCodeResponseIssueSeverity {
-  switch (object) {
-    case 0:
-    case "REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_UNSPECIFIED":
-      return ReviewCodeResponseIssueSeverity.REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_UNSPECIFIED;
-    case 1:
-    case "REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_ERROR":
-      return ReviewCodeResponseIssueSeverity.REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_ERROR;
-    case 2:
-    case "REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_WARNING":
-      return ReviewCodeResponseIssueSeverity.REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_WARNING;
-    case 3:
-    case "REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_INFO":
-      return ReviewCodeResponseIssueSeverity.REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_INFO;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return ReviewCodeResponseIssueSeverity.UNRECOGNIZED;
-  }
-}
-
-export function reviewCodeResponseIssueSeverityToJSON(object: ReviewCodeResponseIssueSeverity): string {
-  switch (object) {
-    case ReviewCodeResponseIssueSeverity.REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_UNSPECIFIED:
-      return "REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_UNSPECIFIED";
-    case ReviewCodeResponseIssueSeverity.REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_ERROR:
-      return "REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_ERROR";
-    case ReviewCodeResponseIssueSeverity.REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_WARNING:
-      return "REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_WARNING";
-    case ReviewCodeResponseIssueSeverity.REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_INFO:
-      return "REVIEW_CODE_RESPONSE_ISSUE_SEVERITY_INFO";
-    case ReviewCodeResponseIssueSeverity.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
-}
-
-/** Input of the tellJoke flow. */
+/** Input of the tellJoke flow, for the unary TellJoke RPC. */
 export interface TellJokeRequest {
-  /** Who or what the joke is about. */
+  /**
+   * Who or what the joke is about.
+   * Default: "Mittens". At most 200 characters.
+   */
   name?:
     | string
     | undefined;
-  /** Name of the caller, echoed back in the result when given. */
+  /**
+   * Name of the caller, echoed back in the result when given.
+   * At most 200 characters.
+   */
   username?: string | undefined;
 }
 
@@ -141,9 +49,25 @@ export interface TellJokeResponse {
   username?: string | undefined;
 }
 
+/** Input of the tellJoke flow, for the server-streaming TellJokeStream RPC: the same fields as TellJokeRequest. */
+export interface TellJokeStreamRequest {
+  /**
+   * Who or what the joke is about.
+   * Default: "Mittens". At most 200 characters.
+   */
+  name?:
+    | string
+    | undefined;
+  /**
+   * Name of the caller, echoed back in the result when given.
+   * At most 200 characters.
+   */
+  username?: string | undefined;
+}
+
 /** One message of the TellJokeStream stream: a chunk, or the final result. */
 export interface TellJokeStreamResponse {
-  /** A piece of the joke text, in order. */
+  /** A piece of the joke text, in the order the model writes it. */
   chunk?:
     | string
     | undefined;
@@ -151,9 +75,12 @@ export interface TellJokeStreamResponse {
   result?: TellJokeResponse | undefined;
 }
 
-/** Input of the tellStory flow. */
+/** Input of the tellStory flow, for the unary TellStory RPC. */
 export interface TellStoryRequest {
-  /** What the story is about. */
+  /**
+   * What the story is about.
+   * Default: "a brave cat". At least 1 character. At most 1000 characters.
+   */
   topic?: string | undefined;
 }
 
@@ -161,6 +88,15 @@ export interface TellStoryRequest {
 export interface TellStoryResponse {
   /** The whole story, paragraphs separated by blank lines. */
   story: string;
+}
+
+/** Input of the tellStory flow, for the server-streaming TellStoryStream RPC: the same fields as TellStoryRequest. */
+export interface TellStoryStreamRequest {
+  /**
+   * What the story is about.
+   * Default: "a brave cat". At least 1 character. At most 1000 characters.
+   */
+  topic?: string | undefined;
 }
 
 /** One message of the TellStoryStream stream: a chunk, or the final result. */
@@ -173,13 +109,19 @@ export interface TellStoryStreamResponse {
   result?: TellStoryResponse | undefined;
 }
 
-/** Input of the translateText flow. */
+/** Input of the translateText flow, for the unary TranslateText RPC. */
 export interface TranslateTextRequest {
-  /** The text to translate. Only the first 2000 characters after trimming are translated. */
+  /**
+   * The text to translate. Only the first 2000 characters after trimming are translated.
+   * Default: "Genkit makes it easy to build AI features. This sentence is a friendly example to translate.". At least 1 character. At most 10000 characters.
+   */
   text?:
     | string
     | undefined;
-  /** The language to translate into, e.g. "French". */
+  /**
+   * The language to translate into, e.g. "French".
+   * Default: "French". At most 100 characters.
+   */
   targetLanguage?: string | undefined;
 }
 
@@ -192,12 +134,65 @@ export interface TranslateTextResponse {
   /** The language translated into. */
   targetLanguage: string;
   /** How sure the model is of the translation. */
-  confidence: TranslateTextResponseConfidence;
+  confidence: TranslateTextResponse_Confidence;
 }
 
-/** Input of the describeImage flow. */
+/** How sure the model is of the translation. */
+export enum TranslateTextResponse_Confidence {
+  /** CONFIDENCE_UNSPECIFIED - Not set; never sent in a result (the flow's schema requires a value). */
+  CONFIDENCE_UNSPECIFIED = 0,
+  /** CONFIDENCE_HIGH - The flow's value "high". */
+  CONFIDENCE_HIGH = 1,
+  /** CONFIDENCE_MEDIUM - The flow's value "medium". */
+  CONFIDENCE_MEDIUM = 2,
+  /** CONFIDENCE_LOW - The flow's value "low". */
+  CONFIDENCE_LOW = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function translateTextResponse_ConfidenceFromJSON(object: any): TranslateTextResponse_Confidence {
+  switch (object) {
+    case 0:
+    case "CONFIDENCE_UNSPECIFIED":
+      return TranslateTextResponse_Confidence.CONFIDENCE_UNSPECIFIED;
+    case 1:
+    case "CONFIDENCE_HIGH":
+      return TranslateTextResponse_Confidence.CONFIDENCE_HIGH;
+    case 2:
+    case "CONFIDENCE_MEDIUM":
+      return TranslateTextResponse_Confidence.CONFIDENCE_MEDIUM;
+    case 3:
+    case "CONFIDENCE_LOW":
+      return TranslateTextResponse_Confidence.CONFIDENCE_LOW;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return TranslateTextResponse_Confidence.UNRECOGNIZED;
+  }
+}
+
+export function translateTextResponse_ConfidenceToJSON(object: TranslateTextResponse_Confidence): string {
+  switch (object) {
+    case TranslateTextResponse_Confidence.CONFIDENCE_UNSPECIFIED:
+      return "CONFIDENCE_UNSPECIFIED";
+    case TranslateTextResponse_Confidence.CONFIDENCE_HIGH:
+      return "CONFIDENCE_HIGH";
+    case TranslateTextResponse_Confidence.CONFIDENCE_MEDIUM:
+      return "CONFIDENCE_MEDIUM";
+    case TranslateTextResponse_Confidence.CONFIDENCE_LOW:
+      return "CONFIDENCE_LOW";
+    case TranslateTextResponse_Confidence.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** Input of the describeImage flow, for the unary DescribeImage RPC. */
 export interface DescribeImageRequest {
-  /** Public URL of the image to describe. */
+  /**
+   * Public URL of the image to describe.
+   * Default: "https://upload.wikimedia.org/wikipedia/commons/4/47/PNG_transparency_demonstration_1.png". An absolute URL. At most 2048 characters.
+   */
   imageUrl?: string | undefined;
 }
 
@@ -209,9 +204,12 @@ export interface DescribeImageResponse {
   imageUrl: string;
 }
 
-/** Input of the generateCharacter flow. */
+/** Input of the generateCharacter flow, for the unary GenerateCharacter RPC. */
 export interface GenerateCharacterRequest {
-  /** The character's name. */
+  /**
+   * The character's name.
+   * Default: "Luna". At least 1 character. At most 200 characters.
+   */
   name?: string | undefined;
 }
 
@@ -221,25 +219,40 @@ export interface GenerateCharacterResponse {
   name: string;
   /** Where the character comes from, in a few sentences. */
   backStory: string;
-  /** Special abilities, at most 10. */
+  /**
+   * Special abilities, at most 10.
+   * At most 10 items.
+   */
   abilities: string[];
   /** Skill scores. */
-  skills: GenerateCharacterResponseSkills | undefined;
+  skills: GenerateCharacterResponse_Skills | undefined;
 }
 
 /** Skill scores. */
-export interface GenerateCharacterResponseSkills {
-  /** Physical strength, from 0 to 100. */
+export interface GenerateCharacterResponse_Skills {
+  /**
+   * Physical strength, from 0 to 100.
+   * At least 0. At most 100.
+   */
   strength: number;
-  /** Charm and persuasiveness, from 0 to 100. */
+  /**
+   * Charm and persuasiveness, from 0 to 100.
+   * At least 0. At most 100.
+   */
   charisma: number;
-  /** Stamina, from 0 to 100. */
+  /**
+   * Stamina, from 0 to 100.
+   * At least 0. At most 100.
+   */
   endurance: number;
 }
 
-/** Input of the pirateChat flow. */
+/** Input of the pirateChat flow, for the unary PirateChat RPC. */
 export interface PirateChatRequest {
-  /** The question for the pirate captain. */
+  /**
+   * The question for the pirate captain.
+   * Default: "What is the best programming language?". At least 1 character. At most 5000 characters.
+   */
   question?: string | undefined;
 }
 
@@ -247,15 +260,24 @@ export interface PirateChatRequest {
 export interface PirateChatResponse {
   /** The answer, in the voice of a pirate captain. */
   answer: string;
-  /** The persona that answered: always "pirate captain". */
+  /**
+   * The persona that answered: always "pirate captain".
+   * Always "pirate captain".
+   */
   persona: string;
 }
 
-/** Input of the generateCode flow. */
+/** Input of the generateCode flow, for the unary GenerateCode RPC. */
 export interface GenerateCodeRequest {
-  /** What the code should do. */
+  /**
+   * What the code should do.
+   * At least 1 character. At most 10000 characters.
+   */
   description: string;
-  /** Programming language, e.g. python, typescript, c#, c++. */
+  /**
+   * Programming language, e.g. python, typescript, c#, c++.
+   * Default: "python". At most 50 characters. Matches /^[a-zA-Z#+]+$/.
+   */
   language?: string | undefined;
 }
 
@@ -271,11 +293,17 @@ export interface GenerateCodeResponse {
   filename: string;
 }
 
-/** Input of the reviewCode flow. */
+/** Input of the reviewCode flow, for the unary ReviewCode RPC. */
 export interface ReviewCodeRequest {
-  /** The source code to review. */
+  /**
+   * The source code to review.
+   * At least 1 character. At most 50000 characters.
+   */
   code: string;
-  /** The language of the code; detected when omitted. */
+  /**
+   * The language of the code; detected when omitted.
+   * At most 50 characters.
+   */
   language?: string | undefined;
 }
 
@@ -284,22 +312,79 @@ export interface ReviewCodeResponse {
   /** The review in one or two sentences. */
   summary: string;
   /** Problems found, most serious first. */
-  issues: ReviewCodeResponseIssue[];
-  /** Overall quality from 1 (unusable) to 10 (exemplary). */
+  issues: ReviewCodeResponse_Issue[];
+  /**
+   * Overall quality from 1 (unusable) to 10 (exemplary).
+   * At least 1. At most 10.
+   */
   score: number;
   /** The language of the code, as given or as detected. */
   language: string;
 }
 
-export interface ReviewCodeResponseIssue {
+/** One problem found in the code. */
+export interface ReviewCodeResponse_Issue {
   /** How serious the issue is. */
-  severity: ReviewCodeResponseIssueSeverity;
-  /** 1-based line number the issue is on (0 when it concerns the whole file). */
+  severity: ReviewCodeResponse_Issue_Severity;
+  /**
+   * 1-based line number the issue is on (0 when it concerns the whole file).
+   * At least 0. At most 10000000.
+   */
   line: number;
   /** What is wrong. */
   message: string;
   /** How to fix it. */
   suggestion: string;
+}
+
+/** How serious the issue is. */
+export enum ReviewCodeResponse_Issue_Severity {
+  /** SEVERITY_UNSPECIFIED - Not set; never sent in a result (the flow's schema requires a value). */
+  SEVERITY_UNSPECIFIED = 0,
+  /** SEVERITY_ERROR - The flow's value "error". */
+  SEVERITY_ERROR = 1,
+  /** SEVERITY_WARNING - The flow's value "warning". */
+  SEVERITY_WARNING = 2,
+  /** SEVERITY_INFO - The flow's value "info". */
+  SEVERITY_INFO = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function reviewCodeResponse_Issue_SeverityFromJSON(object: any): ReviewCodeResponse_Issue_Severity {
+  switch (object) {
+    case 0:
+    case "SEVERITY_UNSPECIFIED":
+      return ReviewCodeResponse_Issue_Severity.SEVERITY_UNSPECIFIED;
+    case 1:
+    case "SEVERITY_ERROR":
+      return ReviewCodeResponse_Issue_Severity.SEVERITY_ERROR;
+    case 2:
+    case "SEVERITY_WARNING":
+      return ReviewCodeResponse_Issue_Severity.SEVERITY_WARNING;
+    case 3:
+    case "SEVERITY_INFO":
+      return ReviewCodeResponse_Issue_Severity.SEVERITY_INFO;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ReviewCodeResponse_Issue_Severity.UNRECOGNIZED;
+  }
+}
+
+export function reviewCodeResponse_Issue_SeverityToJSON(object: ReviewCodeResponse_Issue_Severity): string {
+  switch (object) {
+    case ReviewCodeResponse_Issue_Severity.SEVERITY_UNSPECIFIED:
+      return "SEVERITY_UNSPECIFIED";
+    case ReviewCodeResponse_Issue_Severity.SEVERITY_ERROR:
+      return "SEVERITY_ERROR";
+    case ReviewCodeResponse_Issue_Severity.SEVERITY_WARNING:
+      return "SEVERITY_WARNING";
+    case ReviewCodeResponse_Issue_Severity.SEVERITY_INFO:
+      return "SEVERITY_INFO";
+    case ReviewCodeResponse_Issue_Severity.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
 }
 
 function createBaseTellJokeRequest(): TellJokeRequest {
@@ -467,6 +552,91 @@ export const TellJokeResponse: MessageFns<TellJokeResponse> = {
   fromPartial<I extends Exact<DeepPartial<TellJokeResponse>, I>>(object: I): TellJokeResponse {
     const message = createBaseTellJokeResponse();
     message.joke = object.joke ?? "";
+    message.username = object.username ?? undefined;
+    return message;
+  },
+};
+
+function createBaseTellJokeStreamRequest(): TellJokeStreamRequest {
+  return { name: undefined, username: undefined };
+}
+
+export const TellJokeStreamRequest: MessageFns<TellJokeStreamRequest> = {
+  encode(message: TellJokeStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== undefined) {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.username !== undefined) {
+      writer.uint32(18).string(message.username);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TellJokeStreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTellJokeStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TellJokeStreamRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      username: isSet(object.username) ? globalThis.String(object.username) : undefined,
+    };
+  },
+
+  toJSON(message: TellJokeStreamRequest): unknown {
+    const obj: any = {};
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.username !== undefined) {
+      obj.username = message.username;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TellJokeStreamRequest>, I>>(base?: I): TellJokeStreamRequest {
+    return TellJokeStreamRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TellJokeStreamRequest>, I>>(object: I): TellJokeStreamRequest {
+    const message = createBaseTellJokeStreamRequest();
+    message.name = object.name ?? undefined;
     message.username = object.username ?? undefined;
     return message;
   },
@@ -689,6 +859,73 @@ export const TellStoryResponse: MessageFns<TellStoryResponse> = {
   fromPartial<I extends Exact<DeepPartial<TellStoryResponse>, I>>(object: I): TellStoryResponse {
     const message = createBaseTellStoryResponse();
     message.story = object.story ?? "";
+    return message;
+  },
+};
+
+function createBaseTellStoryStreamRequest(): TellStoryStreamRequest {
+  return { topic: undefined };
+}
+
+export const TellStoryStreamRequest: MessageFns<TellStoryStreamRequest> = {
+  encode(message: TellStoryStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.topic !== undefined) {
+      writer.uint32(10).string(message.topic);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TellStoryStreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTellStoryStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TellStoryStreamRequest {
+    return { topic: isSet(object.topic) ? globalThis.String(object.topic) : undefined };
+  },
+
+  toJSON(message: TellStoryStreamRequest): unknown {
+    const obj: any = {};
+    if (message.topic !== undefined) {
+      obj.topic = message.topic;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TellStoryStreamRequest>, I>>(base?: I): TellStoryStreamRequest {
+    return TellStoryStreamRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TellStoryStreamRequest>, I>>(object: I): TellStoryStreamRequest {
+    const message = createBaseTellStoryStreamRequest();
+    message.topic = object.topic ?? undefined;
     return message;
   },
 };
@@ -964,7 +1201,7 @@ export const TranslateTextResponse: MessageFns<TranslateTextResponse> = {
         : isSet(object.target_language)
         ? globalThis.String(object.target_language)
         : "",
-      confidence: isSet(object.confidence) ? translateTextResponseConfidenceFromJSON(object.confidence) : 0,
+      confidence: isSet(object.confidence) ? translateTextResponse_ConfidenceFromJSON(object.confidence) : 0,
     };
   },
 
@@ -980,7 +1217,7 @@ export const TranslateTextResponse: MessageFns<TranslateTextResponse> = {
       obj.targetLanguage = message.targetLanguage;
     }
     if (message.confidence !== 0) {
-      obj.confidence = translateTextResponseConfidenceToJSON(message.confidence);
+      obj.confidence = translateTextResponse_ConfidenceToJSON(message.confidence);
     }
     return obj;
   },
@@ -1243,7 +1480,7 @@ export const GenerateCharacterResponse: MessageFns<GenerateCharacterResponse> = 
       writer.uint32(26).string(v!);
     }
     if (message.skills !== undefined) {
-      GenerateCharacterResponseSkills.encode(message.skills, writer.uint32(34).fork()).join();
+      GenerateCharacterResponse_Skills.encode(message.skills, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -1290,7 +1527,7 @@ export const GenerateCharacterResponse: MessageFns<GenerateCharacterResponse> = 
               break;
             }
 
-            message.skills = GenerateCharacterResponseSkills.decode(reader, reader.uint32());
+            message.skills = GenerateCharacterResponse_Skills.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -1316,7 +1553,7 @@ export const GenerateCharacterResponse: MessageFns<GenerateCharacterResponse> = 
       abilities: globalThis.Array.isArray(object?.abilities)
         ? object.abilities.map((e: any) => globalThis.String(e))
         : [],
-      skills: isSet(object.skills) ? GenerateCharacterResponseSkills.fromJSON(object.skills) : undefined,
+      skills: isSet(object.skills) ? GenerateCharacterResponse_Skills.fromJSON(object.skills) : undefined,
     };
   },
 
@@ -1332,7 +1569,7 @@ export const GenerateCharacterResponse: MessageFns<GenerateCharacterResponse> = 
       obj.abilities = message.abilities;
     }
     if (message.skills !== undefined) {
-      obj.skills = GenerateCharacterResponseSkills.toJSON(message.skills);
+      obj.skills = GenerateCharacterResponse_Skills.toJSON(message.skills);
     }
     return obj;
   },
@@ -1346,18 +1583,18 @@ export const GenerateCharacterResponse: MessageFns<GenerateCharacterResponse> = 
     message.backStory = object.backStory ?? "";
     message.abilities = object.abilities?.map((e) => e) || [];
     message.skills = (object.skills !== undefined && object.skills !== null)
-      ? GenerateCharacterResponseSkills.fromPartial(object.skills)
+      ? GenerateCharacterResponse_Skills.fromPartial(object.skills)
       : undefined;
     return message;
   },
 };
 
-function createBaseGenerateCharacterResponseSkills(): GenerateCharacterResponseSkills {
+function createBaseGenerateCharacterResponse_Skills(): GenerateCharacterResponse_Skills {
   return { strength: 0, charisma: 0, endurance: 0 };
 }
 
-export const GenerateCharacterResponseSkills: MessageFns<GenerateCharacterResponseSkills> = {
-  encode(message: GenerateCharacterResponseSkills, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const GenerateCharacterResponse_Skills: MessageFns<GenerateCharacterResponse_Skills> = {
+  encode(message: GenerateCharacterResponse_Skills, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.strength !== 0) {
       writer.uint32(8).int32(message.strength);
     }
@@ -1370,7 +1607,7 @@ export const GenerateCharacterResponseSkills: MessageFns<GenerateCharacterRespon
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): GenerateCharacterResponseSkills {
+  decode(input: BinaryReader | Uint8Array, length?: number): GenerateCharacterResponse_Skills {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1379,7 +1616,7 @@ export const GenerateCharacterResponseSkills: MessageFns<GenerateCharacterRespon
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseGenerateCharacterResponseSkills();
+      const message = createBaseGenerateCharacterResponse_Skills();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1419,7 +1656,7 @@ export const GenerateCharacterResponseSkills: MessageFns<GenerateCharacterRespon
     }
   },
 
-  fromJSON(object: any): GenerateCharacterResponseSkills {
+  fromJSON(object: any): GenerateCharacterResponse_Skills {
     return {
       strength: isSet(object.strength) ? globalThis.Number(object.strength) : 0,
       charisma: isSet(object.charisma) ? globalThis.Number(object.charisma) : 0,
@@ -1427,7 +1664,7 @@ export const GenerateCharacterResponseSkills: MessageFns<GenerateCharacterRespon
     };
   },
 
-  toJSON(message: GenerateCharacterResponseSkills): unknown {
+  toJSON(message: GenerateCharacterResponse_Skills): unknown {
     const obj: any = {};
     if (message.strength !== 0) {
       obj.strength = Math.round(message.strength);
@@ -1441,13 +1678,15 @@ export const GenerateCharacterResponseSkills: MessageFns<GenerateCharacterRespon
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GenerateCharacterResponseSkills>, I>>(base?: I): GenerateCharacterResponseSkills {
-    return GenerateCharacterResponseSkills.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<GenerateCharacterResponse_Skills>, I>>(
+    base?: I,
+  ): GenerateCharacterResponse_Skills {
+    return GenerateCharacterResponse_Skills.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<GenerateCharacterResponseSkills>, I>>(
+  fromPartial<I extends Exact<DeepPartial<GenerateCharacterResponse_Skills>, I>>(
     object: I,
-  ): GenerateCharacterResponseSkills {
-    const message = createBaseGenerateCharacterResponseSkills();
+  ): GenerateCharacterResponse_Skills {
+    const message = createBaseGenerateCharacterResponse_Skills();
     message.strength = object.strength ?? 0;
     message.charisma = object.charisma ?? 0;
     message.endurance = object.endurance ?? 0;
@@ -1904,7 +2143,7 @@ export const ReviewCodeResponse: MessageFns<ReviewCodeResponse> = {
       writer.uint32(10).string(message.summary);
     }
     for (const v of message.issues) {
-      ReviewCodeResponseIssue.encode(v!, writer.uint32(18).fork()).join();
+      ReviewCodeResponse_Issue.encode(v!, writer.uint32(18).fork()).join();
     }
     if (message.score !== 0) {
       writer.uint32(24).int32(message.score);
@@ -1941,7 +2180,7 @@ export const ReviewCodeResponse: MessageFns<ReviewCodeResponse> = {
               break;
             }
 
-            message.issues.push(ReviewCodeResponseIssue.decode(reader, reader.uint32()));
+            message.issues.push(ReviewCodeResponse_Issue.decode(reader, reader.uint32()));
             continue;
           }
           case 3: {
@@ -1976,7 +2215,7 @@ export const ReviewCodeResponse: MessageFns<ReviewCodeResponse> = {
     return {
       summary: isSet(object.summary) ? globalThis.String(object.summary) : "",
       issues: globalThis.Array.isArray(object?.issues)
-        ? object.issues.map((e: any) => ReviewCodeResponseIssue.fromJSON(e))
+        ? object.issues.map((e: any) => ReviewCodeResponse_Issue.fromJSON(e))
         : [],
       score: isSet(object.score) ? globalThis.Number(object.score) : 0,
       language: isSet(object.language) ? globalThis.String(object.language) : "",
@@ -1989,7 +2228,7 @@ export const ReviewCodeResponse: MessageFns<ReviewCodeResponse> = {
       obj.summary = message.summary;
     }
     if (message.issues?.length) {
-      obj.issues = message.issues.map((e) => ReviewCodeResponseIssue.toJSON(e));
+      obj.issues = message.issues.map((e) => ReviewCodeResponse_Issue.toJSON(e));
     }
     if (message.score !== 0) {
       obj.score = Math.round(message.score);
@@ -2006,19 +2245,19 @@ export const ReviewCodeResponse: MessageFns<ReviewCodeResponse> = {
   fromPartial<I extends Exact<DeepPartial<ReviewCodeResponse>, I>>(object: I): ReviewCodeResponse {
     const message = createBaseReviewCodeResponse();
     message.summary = object.summary ?? "";
-    message.issues = object.issues?.map((e) => ReviewCodeResponseIssue.fromPartial(e)) || [];
+    message.issues = object.issues?.map((e) => ReviewCodeResponse_Issue.fromPartial(e)) || [];
     message.score = object.score ?? 0;
     message.language = object.language ?? "";
     return message;
   },
 };
 
-function createBaseReviewCodeResponseIssue(): ReviewCodeResponseIssue {
+function createBaseReviewCodeResponse_Issue(): ReviewCodeResponse_Issue {
   return { severity: 0, line: 0, message: "", suggestion: "" };
 }
 
-export const ReviewCodeResponseIssue: MessageFns<ReviewCodeResponseIssue> = {
-  encode(message: ReviewCodeResponseIssue, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const ReviewCodeResponse_Issue: MessageFns<ReviewCodeResponse_Issue> = {
+  encode(message: ReviewCodeResponse_Issue, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.severity !== 0) {
       writer.uint32(8).int32(message.severity);
     }
@@ -2034,7 +2273,7 @@ export const ReviewCodeResponseIssue: MessageFns<ReviewCodeResponseIssue> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ReviewCodeResponseIssue {
+  decode(input: BinaryReader | Uint8Array, length?: number): ReviewCodeResponse_Issue {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -2043,7 +2282,7 @@ export const ReviewCodeResponseIssue: MessageFns<ReviewCodeResponseIssue> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseReviewCodeResponseIssue();
+      const message = createBaseReviewCodeResponse_Issue();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -2091,19 +2330,19 @@ export const ReviewCodeResponseIssue: MessageFns<ReviewCodeResponseIssue> = {
     }
   },
 
-  fromJSON(object: any): ReviewCodeResponseIssue {
+  fromJSON(object: any): ReviewCodeResponse_Issue {
     return {
-      severity: isSet(object.severity) ? reviewCodeResponseIssueSeverityFromJSON(object.severity) : 0,
+      severity: isSet(object.severity) ? reviewCodeResponse_Issue_SeverityFromJSON(object.severity) : 0,
       line: isSet(object.line) ? globalThis.Number(object.line) : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : "",
       suggestion: isSet(object.suggestion) ? globalThis.String(object.suggestion) : "",
     };
   },
 
-  toJSON(message: ReviewCodeResponseIssue): unknown {
+  toJSON(message: ReviewCodeResponse_Issue): unknown {
     const obj: any = {};
     if (message.severity !== 0) {
-      obj.severity = reviewCodeResponseIssueSeverityToJSON(message.severity);
+      obj.severity = reviewCodeResponse_Issue_SeverityToJSON(message.severity);
     }
     if (message.line !== 0) {
       obj.line = Math.round(message.line);
@@ -2117,11 +2356,11 @@ export const ReviewCodeResponseIssue: MessageFns<ReviewCodeResponseIssue> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ReviewCodeResponseIssue>, I>>(base?: I): ReviewCodeResponseIssue {
-    return ReviewCodeResponseIssue.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<ReviewCodeResponse_Issue>, I>>(base?: I): ReviewCodeResponse_Issue {
+    return ReviewCodeResponse_Issue.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ReviewCodeResponseIssue>, I>>(object: I): ReviewCodeResponseIssue {
-    const message = createBaseReviewCodeResponseIssue();
+  fromPartial<I extends Exact<DeepPartial<ReviewCodeResponse_Issue>, I>>(object: I): ReviewCodeResponse_Issue {
+    const message = createBaseReviewCodeResponse_Issue();
     message.severity = object.severity ?? 0;
     message.line = object.line ?? 0;
     message.message = object.message ?? "";
@@ -2138,7 +2377,10 @@ export const ReviewCodeResponseIssue: MessageFns<ReviewCodeResponseIssue> = {
  */
 export type FlowServiceService = typeof FlowServiceService;
 export const FlowServiceService = {
-  /** Tells a short, family-friendly joke about a name; streams the joke text as the model writes it. */
+  /**
+   * Tells a short, family-friendly joke about a name.
+   * Unary: one response with the complete result.
+   */
   tellJoke: {
     path: "/genkit.flows.v1.FlowService/TellJoke" as const,
     requestStream: false as const,
@@ -2148,18 +2390,25 @@ export const FlowServiceService = {
     responseSerialize: (value: TellJokeResponse): Buffer => Buffer.from(TellJokeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TellJokeResponse => TellJokeResponse.decode(value),
   },
-  /** Tells a short, family-friendly joke about a name; streams the joke text as the model writes it. Streams each chunk as the flow sends it, then exactly one result. */
+  /**
+   * Tells a short, family-friendly joke about a name.
+   * Server streaming: each chunk as the flow sends it, then exactly one message with the result.
+   */
   tellJokeStream: {
     path: "/genkit.flows.v1.FlowService/TellJokeStream" as const,
     requestStream: false as const,
     responseStream: true as const,
-    requestSerialize: (value: TellJokeRequest): Buffer => Buffer.from(TellJokeRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): TellJokeRequest => TellJokeRequest.decode(value),
+    requestSerialize: (value: TellJokeStreamRequest): Buffer =>
+      Buffer.from(TellJokeStreamRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TellJokeStreamRequest => TellJokeStreamRequest.decode(value),
     responseSerialize: (value: TellJokeStreamResponse): Buffer =>
       Buffer.from(TellJokeStreamResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TellJokeStreamResponse => TellJokeStreamResponse.decode(value),
   },
-  /** Writes a short story in three paragraphs; streams one paragraph at a time. */
+  /**
+   * Writes a short story in three paragraphs.
+   * Unary: one response with the complete result.
+   */
   tellStory: {
     path: "/genkit.flows.v1.FlowService/TellStory" as const,
     requestStream: false as const,
@@ -2169,18 +2418,25 @@ export const FlowServiceService = {
     responseSerialize: (value: TellStoryResponse): Buffer => Buffer.from(TellStoryResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TellStoryResponse => TellStoryResponse.decode(value),
   },
-  /** Writes a short story in three paragraphs; streams one paragraph at a time. Streams each chunk as the flow sends it, then exactly one result. */
+  /**
+   * Writes a short story in three paragraphs.
+   * Server streaming: each chunk as the flow sends it, then exactly one message with the result.
+   */
   tellStoryStream: {
     path: "/genkit.flows.v1.FlowService/TellStoryStream" as const,
     requestStream: false as const,
     responseStream: true as const,
-    requestSerialize: (value: TellStoryRequest): Buffer => Buffer.from(TellStoryRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): TellStoryRequest => TellStoryRequest.decode(value),
+    requestSerialize: (value: TellStoryStreamRequest): Buffer =>
+      Buffer.from(TellStoryStreamRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TellStoryStreamRequest => TellStoryStreamRequest.decode(value),
     responseSerialize: (value: TellStoryStreamResponse): Buffer =>
       Buffer.from(TellStoryStreamResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TellStoryStreamResponse => TellStoryStreamResponse.decode(value),
   },
-  /** Translates text into a target language and rates its confidence; the model may ask the getCurrentTime tool for the date. */
+  /**
+   * Translates text into a target language and rates its confidence; the model may ask the getCurrentTime tool for the date.
+   * Unary: one response with the complete result.
+   */
   translateText: {
     path: "/genkit.flows.v1.FlowService/TranslateText" as const,
     requestStream: false as const,
@@ -2191,7 +2447,10 @@ export const FlowServiceService = {
       Buffer.from(TranslateTextResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TranslateTextResponse => TranslateTextResponse.decode(value),
   },
-  /** Describes the image at a URL in a few sentences. */
+  /**
+   * Describes the image at a URL in a few sentences.
+   * Unary: one response with the complete result.
+   */
   describeImage: {
     path: "/genkit.flows.v1.FlowService/DescribeImage" as const,
     requestStream: false as const,
@@ -2202,7 +2461,10 @@ export const FlowServiceService = {
       Buffer.from(DescribeImageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DescribeImageResponse => DescribeImageResponse.decode(value),
   },
-  /** Invents a role-playing game character: back story, abilities and skill scores. */
+  /**
+   * Invents a role-playing game character: back story, abilities and skill scores.
+   * Unary: one response with the complete result.
+   */
   generateCharacter: {
     path: "/genkit.flows.v1.FlowService/GenerateCharacter" as const,
     requestStream: false as const,
@@ -2214,7 +2476,10 @@ export const FlowServiceService = {
       Buffer.from(GenerateCharacterResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GenerateCharacterResponse => GenerateCharacterResponse.decode(value),
   },
-  /** Answers a question in the voice of a pirate captain (system prompt). */
+  /**
+   * Answers a question in the voice of a pirate captain (system prompt).
+   * Unary: one response with the complete result.
+   */
   pirateChat: {
     path: "/genkit.flows.v1.FlowService/PirateChat" as const,
     requestStream: false as const,
@@ -2224,7 +2489,10 @@ export const FlowServiceService = {
     responseSerialize: (value: PirateChatResponse): Buffer => Buffer.from(PirateChatResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PirateChatResponse => PirateChatResponse.decode(value),
   },
-  /** Writes code in a given language from a description, with an explanation and a file name. */
+  /**
+   * Writes code in a given language from a description, with an explanation and a file name.
+   * Unary: one response with the complete result.
+   */
   generateCode: {
     path: "/genkit.flows.v1.FlowService/GenerateCode" as const,
     requestStream: false as const,
@@ -2235,7 +2503,10 @@ export const FlowServiceService = {
       Buffer.from(GenerateCodeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GenerateCodeResponse => GenerateCodeResponse.decode(value),
   },
-  /** Reviews code with the code_review Dotprompt: summary, issues by severity and line, and a score. */
+  /**
+   * Reviews code with the code_review Dotprompt: summary, issues by severity and line, and a score.
+   * Unary: one response with the complete result.
+   */
   reviewCode: {
     path: "/genkit.flows.v1.FlowService/ReviewCode" as const,
     requestStream: false as const,
@@ -2248,30 +2519,63 @@ export const FlowServiceService = {
 } as const;
 
 export interface FlowServiceServer extends UntypedServiceImplementation {
-  /** Tells a short, family-friendly joke about a name; streams the joke text as the model writes it. */
+  /**
+   * Tells a short, family-friendly joke about a name.
+   * Unary: one response with the complete result.
+   */
   tellJoke: handleUnaryCall<TellJokeRequest, TellJokeResponse>;
-  /** Tells a short, family-friendly joke about a name; streams the joke text as the model writes it. Streams each chunk as the flow sends it, then exactly one result. */
-  tellJokeStream: handleServerStreamingCall<TellJokeRequest, TellJokeStreamResponse>;
-  /** Writes a short story in three paragraphs; streams one paragraph at a time. */
+  /**
+   * Tells a short, family-friendly joke about a name.
+   * Server streaming: each chunk as the flow sends it, then exactly one message with the result.
+   */
+  tellJokeStream: handleServerStreamingCall<TellJokeStreamRequest, TellJokeStreamResponse>;
+  /**
+   * Writes a short story in three paragraphs.
+   * Unary: one response with the complete result.
+   */
   tellStory: handleUnaryCall<TellStoryRequest, TellStoryResponse>;
-  /** Writes a short story in three paragraphs; streams one paragraph at a time. Streams each chunk as the flow sends it, then exactly one result. */
-  tellStoryStream: handleServerStreamingCall<TellStoryRequest, TellStoryStreamResponse>;
-  /** Translates text into a target language and rates its confidence; the model may ask the getCurrentTime tool for the date. */
+  /**
+   * Writes a short story in three paragraphs.
+   * Server streaming: each chunk as the flow sends it, then exactly one message with the result.
+   */
+  tellStoryStream: handleServerStreamingCall<TellStoryStreamRequest, TellStoryStreamResponse>;
+  /**
+   * Translates text into a target language and rates its confidence; the model may ask the getCurrentTime tool for the date.
+   * Unary: one response with the complete result.
+   */
   translateText: handleUnaryCall<TranslateTextRequest, TranslateTextResponse>;
-  /** Describes the image at a URL in a few sentences. */
+  /**
+   * Describes the image at a URL in a few sentences.
+   * Unary: one response with the complete result.
+   */
   describeImage: handleUnaryCall<DescribeImageRequest, DescribeImageResponse>;
-  /** Invents a role-playing game character: back story, abilities and skill scores. */
+  /**
+   * Invents a role-playing game character: back story, abilities and skill scores.
+   * Unary: one response with the complete result.
+   */
   generateCharacter: handleUnaryCall<GenerateCharacterRequest, GenerateCharacterResponse>;
-  /** Answers a question in the voice of a pirate captain (system prompt). */
+  /**
+   * Answers a question in the voice of a pirate captain (system prompt).
+   * Unary: one response with the complete result.
+   */
   pirateChat: handleUnaryCall<PirateChatRequest, PirateChatResponse>;
-  /** Writes code in a given language from a description, with an explanation and a file name. */
+  /**
+   * Writes code in a given language from a description, with an explanation and a file name.
+   * Unary: one response with the complete result.
+   */
   generateCode: handleUnaryCall<GenerateCodeRequest, GenerateCodeResponse>;
-  /** Reviews code with the code_review Dotprompt: summary, issues by severity and line, and a score. */
+  /**
+   * Reviews code with the code_review Dotprompt: summary, issues by severity and line, and a score.
+   * Unary: one response with the complete result.
+   */
   reviewCode: handleUnaryCall<ReviewCodeRequest, ReviewCodeResponse>;
 }
 
 export interface FlowServiceClient extends Client {
-  /** Tells a short, family-friendly joke about a name; streams the joke text as the model writes it. */
+  /**
+   * Tells a short, family-friendly joke about a name.
+   * Unary: one response with the complete result.
+   */
   tellJoke(
     request: TellJokeRequest,
     callback: (error: ServiceError | null, response: TellJokeResponse) => void,
@@ -2287,17 +2591,23 @@ export interface FlowServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TellJokeResponse) => void,
   ): ClientUnaryCall;
-  /** Tells a short, family-friendly joke about a name; streams the joke text as the model writes it. Streams each chunk as the flow sends it, then exactly one result. */
+  /**
+   * Tells a short, family-friendly joke about a name.
+   * Server streaming: each chunk as the flow sends it, then exactly one message with the result.
+   */
   tellJokeStream(
-    request: TellJokeRequest,
+    request: TellJokeStreamRequest,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<TellJokeStreamResponse>;
   tellJokeStream(
-    request: TellJokeRequest,
+    request: TellJokeStreamRequest,
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<TellJokeStreamResponse>;
-  /** Writes a short story in three paragraphs; streams one paragraph at a time. */
+  /**
+   * Writes a short story in three paragraphs.
+   * Unary: one response with the complete result.
+   */
   tellStory(
     request: TellStoryRequest,
     callback: (error: ServiceError | null, response: TellStoryResponse) => void,
@@ -2313,17 +2623,23 @@ export interface FlowServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TellStoryResponse) => void,
   ): ClientUnaryCall;
-  /** Writes a short story in three paragraphs; streams one paragraph at a time. Streams each chunk as the flow sends it, then exactly one result. */
+  /**
+   * Writes a short story in three paragraphs.
+   * Server streaming: each chunk as the flow sends it, then exactly one message with the result.
+   */
   tellStoryStream(
-    request: TellStoryRequest,
+    request: TellStoryStreamRequest,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<TellStoryStreamResponse>;
   tellStoryStream(
-    request: TellStoryRequest,
+    request: TellStoryStreamRequest,
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<TellStoryStreamResponse>;
-  /** Translates text into a target language and rates its confidence; the model may ask the getCurrentTime tool for the date. */
+  /**
+   * Translates text into a target language and rates its confidence; the model may ask the getCurrentTime tool for the date.
+   * Unary: one response with the complete result.
+   */
   translateText(
     request: TranslateTextRequest,
     callback: (error: ServiceError | null, response: TranslateTextResponse) => void,
@@ -2339,7 +2655,10 @@ export interface FlowServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TranslateTextResponse) => void,
   ): ClientUnaryCall;
-  /** Describes the image at a URL in a few sentences. */
+  /**
+   * Describes the image at a URL in a few sentences.
+   * Unary: one response with the complete result.
+   */
   describeImage(
     request: DescribeImageRequest,
     callback: (error: ServiceError | null, response: DescribeImageResponse) => void,
@@ -2355,7 +2674,10 @@ export interface FlowServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DescribeImageResponse) => void,
   ): ClientUnaryCall;
-  /** Invents a role-playing game character: back story, abilities and skill scores. */
+  /**
+   * Invents a role-playing game character: back story, abilities and skill scores.
+   * Unary: one response with the complete result.
+   */
   generateCharacter(
     request: GenerateCharacterRequest,
     callback: (error: ServiceError | null, response: GenerateCharacterResponse) => void,
@@ -2371,7 +2693,10 @@ export interface FlowServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GenerateCharacterResponse) => void,
   ): ClientUnaryCall;
-  /** Answers a question in the voice of a pirate captain (system prompt). */
+  /**
+   * Answers a question in the voice of a pirate captain (system prompt).
+   * Unary: one response with the complete result.
+   */
   pirateChat(
     request: PirateChatRequest,
     callback: (error: ServiceError | null, response: PirateChatResponse) => void,
@@ -2387,7 +2712,10 @@ export interface FlowServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PirateChatResponse) => void,
   ): ClientUnaryCall;
-  /** Writes code in a given language from a description, with an explanation and a file name. */
+  /**
+   * Writes code in a given language from a description, with an explanation and a file name.
+   * Unary: one response with the complete result.
+   */
   generateCode(
     request: GenerateCodeRequest,
     callback: (error: ServiceError | null, response: GenerateCodeResponse) => void,
@@ -2403,7 +2731,10 @@ export interface FlowServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GenerateCodeResponse) => void,
   ): ClientUnaryCall;
-  /** Reviews code with the code_review Dotprompt: summary, issues by severity and line, and a score. */
+  /**
+   * Reviews code with the code_review Dotprompt: summary, issues by severity and line, and a score.
+   * Unary: one response with the complete result.
+   */
   reviewCode(
     request: ReviewCodeRequest,
     callback: (error: ServiceError | null, response: ReviewCodeResponse) => void,

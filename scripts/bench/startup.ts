@@ -1,0 +1,150 @@
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from '../../grpc/generated-paths.js';
+
+/**
+ * Cold start, as a ratio measured side by side: spawn → first served REST
+ * call of the production entry point (`node dist/main.js`, offline model,
+ * default configuration) against a plain Genkit `startFlowServer` with one
+ * trivial flow (scripts/bench/plain-one-flow.mjs). Both are plain JavaScript
+ * run by plain node; rounds alternate which one starts first; medians are
+ * reported. Idle RSS is read once each has served its first call and settled.
+ *
+ *   node --import tsx scripts/bench/startup.ts [--rounds N]   (also part of `npm run bench`)
+ */
+
+const run = promisify(execFile);
+
+export interface StartupResult {
+  startup_ms: number;
+  startup_ms_plain: number;
+  startup_ratio: number;
+  idle_rss_mb: number;
+  idle_rss_mb_plain: number;
+  idle_rss_ratio: number;
+  /** Per-round ratios, for the spread. */
+  startup_ratios: number[];
+}
+
+interface Sample {
+  ms: number;
+  rssMiB: number;
+}
+
+/** How long a started server sits idle before its RSS is read. */
+const SETTLE_MS = 1000;
+
+export async function measureStartup(rounds = 5): Promise<StartupResult> {
+  await run(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT });
+  const ours: Sample[] = [];
+  const plain: Sample[] = [];
+  const startOurs = () => sample([join(REPO_ROOT, 'dist/main.js')], (port) => ({ PORT: String(port) }), '/tellJoke', { name: 'Ada' });
+  const startPlain = () => sample([join(REPO_ROOT, 'scripts/bench/plain-one-flow.mjs')], (port) => ({ PORT: String(port) }), '/echo', { text: 'Ada' });
+  // One unmeasured start of each: the first spawn pays for a cold file cache.
+  await startOurs();
+  await startPlain();
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      ours.push(await startOurs());
+      plain.push(await startPlain());
+    } else {
+      plain.push(await startPlain());
+      ours.push(await startOurs());
+    }
+  }
+  const ms = median(ours.map((s) => s.ms));
+  const msPlain = median(plain.map((s) => s.ms));
+  const rss = median(ours.map((s) => s.rssMiB));
+  const rssPlain = median(plain.map((s) => s.rssMiB));
+  return {
+    startup_ms: Math.round(ms),
+    startup_ms_plain: Math.round(msPlain),
+    startup_ratio: round2(ms / msPlain),
+    idle_rss_mb: Math.round(rss),
+    idle_rss_mb_plain: Math.round(rssPlain),
+    idle_rss_ratio: round2(rss / rssPlain),
+    startup_ratios: ours.map((s, i) => round2(s.ms / plain[i]!.ms)),
+  };
+}
+
+/** Spawns one server, polls its flow route until it answers 200, reads its idle RSS, stops it. */
+async function sample(args: string[], envFor: (port: number) => Record<string, string>, path: string, input: object): Promise<Sample> {
+  const port = await freePort();
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/',
+    HOST: '127.0.0.1',
+    GRPC_PORT: String(await freePort()),
+    ...envFor(port),
+  };
+  const started = performance.now();
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: 'ignore' });
+  const exited = once(child, 'exit');
+  try {
+    const body = JSON.stringify({ data: input });
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited with ${child.exitCode}`);
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).catch(() => null);
+      if (res?.ok) break;
+      await res?.arrayBuffer();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const ms = performance.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    return { ms, rssMiB: await rssMiB(child.pid!) };
+  } finally {
+    child.kill('SIGTERM');
+    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(force);
+  }
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+/** The bench table's row. */
+export function startupRow(r: StartupResult): string[] {
+  return [
+    'cold start (dist/main.js vs plain startFlowServer, 1 flow)',
+    `${r.startup_ms} vs ${r.startup_ms_plain} ms, ratio ${r.startup_ratio} (rounds ${r.startup_ratios.join(' ')})`,
+    `idle RSS ${r.idle_rss_mb} vs ${r.idle_rss_mb_plain} MiB, ratio ${r.idle_rss_ratio}`,
+  ];
+}
+
+/** The bench JSON's keys. */
+export function startupSummary(r: StartupResult): Record<string, number> {
+  const { startup_ratios: _perRound, ...numbers } = r;
+  return numbers;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const roundsArg = process.argv.indexOf('--rounds');
+  const result = await measureStartup(roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 5);
+  process.stderr.write(`${startupRow(result).join('  |  ')}\n`);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}

@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from '../grpc/generated-paths.js';
+import { SETTINGS } from '../server/config.js';
+import { callUnary, flowClient } from './support/grpc-client.js';
+import { spawnServer, type SpawnedServer } from './support/spawned-server.js';
+
+/**
+ * The Containerfile: what it must hold, checked on every machine, and a real
+ * build + run where a container engine can do it. Where it cannot (no
+ * registry to pull the Node base image from, or an engine that cannot start
+ * containers), that test is skipped with the reason, and
+ * tests/runtime-tree.test.ts (the runtime stage's tree, run as a non-root user
+ * on a read-only copy) stands in for it.
+ */
+
+const run = promisify(execFile);
+const containerfile = await readFile(join(REPO_ROOT, 'Containerfile'), 'utf8');
+const ignore = (await readFile(join(REPO_ROOT, '.containerignore'), 'utf8')).split('\n').map((l) => l.trim());
+const defaultOf = (env: string) => SETTINGS.find((s) => s.env === env)!.default;
+
+/** Instructions of the last stage (the image that runs). */
+function finalStage(): string[] {
+  const lines = containerfile.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
+  const lastFrom = lines.map((l, i) => (/^FROM\s/i.test(l) ? i : -1)).filter((i) => i >= 0).pop()!;
+  return lines.slice(lastFrom);
+}
+
+describe('Containerfile', () => {
+  it('is multi-stage: a build stage with dev dependencies, a runtime stage with production dependencies only', () => {
+    assert.ok((containerfile.match(/^FROM\s/gim) ?? []).length >= 2);
+    assert.match(containerfile, /^FROM .* AS build$[\s\S]*^RUN npm ci\b(?![^\n]*--omit=dev)[\s\S]*^RUN npm run build$/m);
+    const stage = finalStage().join('\n');
+    assert.match(stage, /^RUN npm ci --omit=dev --ignore-scripts\b/m);
+    for (const path of ['dist', 'generated', 'prompts']) assert.match(stage, new RegExp(`^COPY .*\\b${path}\\b`, 'm'), `runtime stage copies ${path}/`);
+  });
+
+  it('runs node dist/main.js directly (exec form) as a non-root user, exposing both default ports', () => {
+    const stage = finalStage();
+    const user = stage.filter((l) => /^USER\s/i.test(l)).pop();
+    assert.ok(user && !/^USER\s+(root|0)(:|\s|$)/i.test(user), `non-root USER (${user})`);
+    assert.equal(stage.filter((l) => /^CMD\s/i.test(l)).pop(), 'CMD ["node", "dist/main.js"]');
+    assert.ok(!stage.some((l) => /^ENTRYPOINT\s/i.test(l)), 'no ENTRYPOINT wrapper in front of node');
+    const exposed = stage.filter((l) => /^EXPOSE\s/i.test(l)).flatMap((l) => l.split(/\s+/).slice(1));
+    assert.deepEqual(exposed.sort(), [defaultOf('PORT'), defaultOf('GRPC_PORT')].sort());
+  });
+
+  it('keeps node_modules, dist and .git out of the build context', () => {
+    for (const entry of ['node_modules', 'dist', '.git']) assert.ok(ignore.includes(entry), `.containerignore lists ${entry}`);
+  });
+
+  it('builds with podman or buildah', async (t) => {
+    const defaultImage = /^ARG NODE_IMAGE=(\S+)$/m.exec(containerfile)?.[1];
+    assert.ok(defaultImage, 'the base image is an ARG with a default');
+    // Offline machines can build a stand-in from their own node (scripts/container-host-base.sh).
+    const image = process.env.CONTAINER_NODE_IMAGE ?? defaultImage;
+    const engine = await firstWorking([['podman', '--version'], ['buildah', '--version']]);
+    if (!engine) return t.skip('neither podman nor buildah is installed; tests/runtime-tree.test.ts stands in for the image');
+    // Offline machines have no registry: build only when the base image is already in local storage.
+    const present = await run(engine, engine === 'podman' ? ['image', 'exists', image] : ['inspect', '--type', 'image', image]).then(
+      () => true,
+      () => false,
+    );
+    if (!present) {
+      return t.skip(
+        `${engine} is installed but the base image ${image} is not in local storage and is only pulled from a registry ` +
+          '(on a machine without registry access: scripts/container-host-base.sh, then CONTAINER_NODE_IMAGE=localhost/node-host:20); ' +
+          'tests/runtime-tree.test.ts stands in for the image',
+      );
+    }
+    const tag = `localhost/genkit-flow-gateway-test:${process.pid}`;
+    try {
+      // chroot isolation: builds where the engine cannot create namespaces or set rlimits (nested containers).
+      const build = [engine === 'podman' ? 'build' : 'bud', '--isolation', 'chroot', '--pull=never', '--build-arg', `NODE_IMAGE=${image}`, '-f', 'Containerfile', '-t', tag, '.'];
+      await run(engine, build, { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 600_000 });
+      const { stdout } = await run(engine, ['inspect', '--type', 'image', '--format', '{{.Config.User}} {{json .Config.Cmd}}', tag]);
+      assert.equal(stdout.trim(), 'node ["node","dist/main.js"]');
+      if (await firstWorking([['buildah', '--version']])) await runImage(t, tag);
+      else t.diagnostic('built; buildah is not installed, so the image was not run');
+    } finally {
+      await run(engine, ['rmi', '-f', tag]).catch(() => undefined);
+    }
+  });
+});
+
+/**
+ * Runs the image's CMD as its USER with `buildah run --isolation chroot` (works where `podman run` cannot
+ * create containers, e.g. inside another container), on free host ports: REST, gRPC, /health, and exit 0
+ * on SIGTERM.
+ */
+async function runImage(t: TestContext, tag: string): Promise<void> {
+  const { stdout: container } = await run('buildah', ['from', '--pull=never', tag]);
+  const name = container.trim();
+  let server: SpawnedServer | undefined;
+  try {
+    const [rest, grpc] = [await freePort(), await freePort()];
+    const env = ['PORT', String(rest), 'GRPC_PORT', String(grpc), 'HOST', '127.0.0.1'];
+    const envArgs = env.flatMap((v, i) => (i % 2 === 0 ? ['--env', `${v}=${env[i + 1]}`] : []));
+    server = await spawnServer('buildah', ['run', '--isolation', 'chroot', '--user', 'node', ...envArgs, name, '--', 'node', 'dist/main.js'], { env: process.env });
+    assert.equal((await fetch(`http://127.0.0.1:${server.restPort}/health`)).status, 200);
+    const joke = await fetch(`http://127.0.0.1:${server.restPort}/tellJoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"data":{}}' });
+    assert.equal(joke.status, 200);
+    const client = flowClient(server.grpcPort);
+    try {
+      assert.match(((await callUnary(client, 'tellJoke', { name: 'Ada' }, { deadlineMs: 10_000 })) as { joke: string }).joke, /\S/);
+    } finally {
+      client.close();
+    }
+    // chroot isolation has no PID namespace: signal node itself, as a runtime signals its PID 1.
+    const node = descendants(server.child.pid!).find((pid) => {
+      const [program, ...args] = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return /(^|\/)node$/.test(program ?? '') && args.includes('dist/main.js');
+    });
+    assert.ok(node, 'node dist/main.js runs under buildah');
+    assert.equal(readFileSync(`/proc/${node}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)?.[1], '1000', 'as the image user node (uid 1000)');
+    process.kill(node, 'SIGTERM');
+    const { code } = await server.exited;
+    assert.ok(server.logs.some((l) => l.msg === 'Stopped'), server.text.join('\n'));
+    assert.equal(code, 0, server.text.join('\n'));
+    t.diagnostic('the image ran under buildah run --isolation chroot as user node: REST, gRPC, /health, exit 0 on SIGTERM');
+  } finally {
+    if (server && server.child.exitCode === null) server.child.kill('SIGKILL');
+    await run('buildah', ['rm', name]).catch(() => undefined);
+  }
+}
+
+function descendants(pid: number): number[] {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return children.flatMap((child) => [child, ...descendants(child)]);
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+async function firstWorking(commands: string[][]): Promise<string | null> {
+  for (const [command, ...args] of commands) {
+    if (await run(command!, args).then(() => true, () => false)) return command!;
+  }
+  return null;
+}
