@@ -12,6 +12,8 @@ import { join } from 'node:path';
 export interface TestRedis {
   port: number;
   url: string;
+  /** The running redis-server's pid (to SIGSTOP it, say), or undefined while it is down. */
+  pid(): number | undefined;
   start(): Promise<void>;
   /** Kills redis-server at once; the data is gone (nothing is persisted). */
   kill(): Promise<void>;
@@ -72,6 +74,7 @@ export async function startRedis(options: { password?: string } = {}): Promise<T
   return {
     port,
     url: `redis://${auth}127.0.0.1:${port}`,
+    pid: () => (child as ChildProcess | null)?.pid,
     start,
     kill,
     close: async () => {
