@@ -23,13 +23,18 @@ export const MAX_INPUT_DEPTH = 32;
 
 export function admitFlowInput<I extends z.ZodTypeAny>(schema: I, input: unknown): z.infer<I> {
   if (nestsDeeperThan(input, MAX_INPUT_DEPTH)) {
-    throw new GenkitError({ status: 'INVALID_ARGUMENT', message: `Invalid input: data nests deeper than ${MAX_INPUT_DEPTH} levels.` });
+    throw new GenkitError({
+      status: 'INVALID_ARGUMENT',
+      message: `Invalid input: data nests deeper than ${MAX_INPUT_DEPTH} levels.`,
+      detail: { reason: 'INVALID_INPUT' },
+    });
   }
   const parsed = parseFlowInput(schema, input);
   const verdict = validateSchema(parsed, { schema });
   if (!verdict.valid) {
     throw invalidInput(
       new z.ZodError(verdict.errors.map((error) => ({ code: 'custom' as const, path: fieldPath(error.path), message: error.message }))),
+      schema,
     );
   }
   return parsed;

@@ -71,5 +71,10 @@ async function resolveWithin(host: string, policy: ImageUrlPolicy): Promise<stri
 }
 
 function rejected(message: string): GenkitError {
-  return new GenkitError({ status: 'INVALID_ARGUMENT', message: `Invalid input: ${message}` });
+  return new GenkitError({
+    status: 'INVALID_ARGUMENT',
+    message: `Invalid input: ${message}`,
+    // The AIP-193 field violation (server/error-details.ts): every rejection here is about imageUrl.
+    detail: { reason: 'INVALID_INPUT', badRequest: { fieldViolations: [{ field: 'imageUrl', description: message }] } },
+  });
 }

@@ -1,6 +1,7 @@
 import { GenkitError, z, type Genkit } from 'genkit';
 import type { FlowConfig, FlowFn, FlowSideChannel } from 'genkit';
 import { logger } from 'genkit/logging';
+import { jsonFieldPath } from '../server/error-details.js';
 import type { CacheOutcome, FlowCache } from '../server/response-cache.js';
 
 /**
@@ -68,7 +69,7 @@ function reportCacheOutcome(context: unknown, outcome: CacheOutcome): void {
 export function parseFlowInput<I extends z.ZodTypeAny>(schema: I, input: unknown): z.infer<I> {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
-  throw invalidInput(parsed.error);
+  throw invalidInput(parsed.error, schema);
 }
 
 /**
@@ -84,11 +85,16 @@ function checkFlowOutput<O extends z.ZodTypeAny>(config: { name: string; outputS
   throw new GenkitError({ status: 'INTERNAL', message: `Flow ${config.name} produced an invalid result.` });
 }
 
-export function invalidInput(error: z.ZodError): GenkitError {
+/** INVALID_ARGUMENT naming every offending field (message, `fields`, and AIP-193 field violations; see server/error-details.ts). */
+export function invalidInput(error: z.ZodError, schema?: z.ZodTypeAny): GenkitError {
   const problems = error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : 'data'}: ${issue.message}`);
   return new GenkitError({
     status: 'INVALID_ARGUMENT',
     message: `Invalid input: ${problems.join('; ')}`,
-    detail: { fields: error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })) },
+    detail: {
+      reason: 'INVALID_INPUT',
+      fields: error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+      badRequest: { fieldViolations: error.issues.map((issue) => ({ field: jsonFieldPath(issue.path, schema), description: issue.message })) },
+    },
   });
 }

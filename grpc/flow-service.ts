@@ -8,17 +8,20 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { GenkitError } from 'genkit';
-import type { ContextProvider } from 'genkit/context';
+import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
 import { admitFlowInput } from '../flows/admit-input.js';
+import { admitCall, type AdmissionPacer } from '../server/admission-pacer.js';
 import type { FlowContext } from '../server/flow-context.js';
-import { abortReasons, normalizeError } from '../server/normalize-error.js';
-import { GRPC_STATUS } from '../server/status-codes.js';
+import { normalizeError } from '../server/normalize-error.js';
 import type { DurableStreams } from '../server/streams/durable-streams.js';
+import { callStateOf, type CallState } from './call-gateway.js';
 import { DurableRpc } from './durable-stream.js';
-import type { MessageConverter } from './message-converter.js';
+import { grpcStatusOf } from './error-status.js';
+import { INVALID_UTF8, type MessageConverter } from './message-converter.js';
 import type { RpcModel, ServiceModel } from './service-model.js';
 
 /**
@@ -33,11 +36,14 @@ export interface FlowServiceOptions {
   service: ServiceModel;
   /** ts-proto's generated grpc-js service definition. */
   definition: ServiceDefinition;
+  /** ts-proto's generated message codecs, by message name (the generated module's exports). */
+  messages: Record<string, unknown>;
   converter: MessageConverter;
-  contextProvider: ContextProvider;
   logger: Logger;
   /** Resumable streams (x-genkit-stream-id metadata); null: a stream ends with its call. */
   streams?: DurableStreams | null;
+  /** Spreads bursts of new calls over event-loop turns (shared with REST); none: no pacing. */
+  pacer?: AdmissionPacer;
 }
 
 /** Marks a request whose bytes could not be decoded, so the handler can answer INVALID_ARGUMENT. */
@@ -54,10 +60,11 @@ export function flowService(options: FlowServiceOptions): { definition: ServiceD
       options.logger.warn({ rpc: rpc.rpcName }, `No generated gRPC method for ${rpc.rpcName}: run \`npm run gen\` after changing flows`);
       continue;
     }
-    definition[rpc.methodName] = tolerantDecoding(method);
+    definition[rpc.methodName] = checkedDecoding(method, messageCodec(options.messages, rpc.requestMessage));
     implementation[rpc.methodName] = rpc.serverStreaming
-      ? (call: ServerWritableStream<Decoded, unknown>) => void serveStream(call, rpc, flow, options)
-      : (call: ServerUnaryCall<Decoded, unknown>, callback: sendUnaryData<unknown>) => void serveUnary(call, callback, rpc, flow, options);
+      ? (call: ServerWritableStream<Decoded, unknown>) => admitCall(options.pacer, () => void serveStream(call, rpc, flow, options))
+      : (call: ServerUnaryCall<Decoded, unknown>, callback: sendUnaryData<unknown>) =>
+          admitCall(options.pacer, () => void serveUnary(call, callback, rpc, flow, options));
   }
   return { definition, implementation };
 }
@@ -69,26 +76,25 @@ async function serveUnary(
   flow: AnyFlow,
   options: FlowServiceOptions,
 ): Promise<void> {
-  const { signal, dispose } = callSignal(call);
+  const { context, signal } = stateOf(call.metadata);
   try {
-    const { input, context } = await prepare(call.request, call.metadata, rpc, flow, options);
+    const input = prepare(call.request, rpc, flow, options);
     const { result } = await flow.run(input, { context, abortSignal: signal });
     callback(null, options.converter.fromFlowJson(rpc.responseMessage, result), responseTrailers(context));
   } catch (e: unknown) {
     callback(toServiceError(e, signal, rpc, options.logger));
-  } finally {
-    dispose();
   }
 }
 
 async function serveStream(call: ServerWritableStream<Decoded, unknown>, rpc: RpcModel, flow: AnyFlow, options: FlowServiceOptions): Promise<void> {
-  const { signal, dispose } = callSignal(call);
+  const { context, signal } = stateOf(call.metadata);
+  // Durable (resumable): the flow outlives the call, except past its deadline.
   const durable = options.streams ? new DurableRpc(call, options.streams, flow.__action.name, signal) : null;
   const flowSignal = durable?.signal ?? signal;
   const encode = (message: object) => options.converter.fromFlowJson(rpc.responseMessage, message);
   let stream: Awaited<ReturnType<DurableRpc['open']>> | null = null;
   try {
-    const { input, context } = await prepare(call.request, call.metadata, rpc, flow, options);
+    const input = prepare(call.request, rpc, flow, options);
     if (durable?.resumeId) return await durable.resume(encode);
     stream = durable ? await durable.open() : null;
     const { result } = await flow.run(input, {
@@ -106,10 +112,19 @@ async function serveStream(call: ServerWritableStream<Decoded, unknown>, rpc: Rp
   } catch (e: unknown) {
     await stream?.error(normalizeError(e, flowSignal));
     // grpc-js sends an 'error' emitted on a server stream as the call's status.
-    if (!call.cancelled) call.emit('error', toServiceError(e, flowSignal, rpc, options.logger));
-  } finally {
-    dispose();
+    if (!signal.aborted) call.emit('error', toServiceError(e, flowSignal, rpc, options.logger));
   }
+}
+
+/**
+ * The flow context and abort signal the gateway interceptor settled for this
+ * call (it runs the context provider once, before the handler). Every RPC of
+ * this service passes through it; a missing state is a wiring bug.
+ */
+function stateOf(metadata: Metadata): CallState {
+  const state = callStateOf(metadata);
+  if (!state) throw new Error('gRPC call reached the flow handler without the gateway interceptor');
+  return state;
 }
 
 /** What the flow reported for this call (the cache outcome), as trailing metadata. */
@@ -120,69 +135,55 @@ function responseTrailers(context: unknown): Metadata {
   return trailers;
 }
 
-/** Request → validated flow input (defaults applied) and the flow context, before the flow starts. */
-async function prepare(request: Decoded, metadata: Metadata, rpc: RpcModel, flow: AnyFlow, options: FlowServiceOptions) {
+/** Request → validated flow input (defaults applied), before the flow starts. */
+function prepare(request: Decoded, rpc: RpcModel, flow: AnyFlow, options: FlowServiceOptions): unknown {
   if (request[UNDECODABLE]) {
-    throw new GenkitError({ status: 'INVALID_ARGUMENT', message: `The request is not a valid ${rpc.requestMessage} message.` });
+    throw new GenkitError({ status: 'INVALID_ARGUMENT', message: `The request is not a valid ${rpc.requestMessage} message.`, detail: { reason: 'MALFORMED_REQUEST' } });
   }
   const json = options.converter.toFlowJson(rpc.requestMessage, request);
   const schema = flow.__action.inputSchema;
-  const input: unknown = schema ? admitFlowInput(schema, json) : json;
-  const context = await options.contextProvider({ method: 'POST', headers: metadataHeaders(metadata), input });
-  return { input, context };
-}
-
-/** Metadata as lower-case HTTP-style headers (binary `-bin` entries left out), for the shared context provider. */
-export function metadataHeaders(metadata: Metadata): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(metadata.getMap())) {
-    if (typeof value === 'string') headers[key.toLowerCase()] = value;
-  }
-  return headers;
-}
-
-/**
- * One AbortSignal for the call: it fires when the client cancels or its
- * deadline expires, with a reason saying which, and reaches the flow and the
- * model call through `abortSignal`.
- */
-function callSignal(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>) {
-  const controller = new AbortController();
-  const deadline = deadlineMs(call.getDeadline());
-  const timer = Number.isFinite(deadline)
-    ? setTimeout(() => controller.abort(abortReasons.deadline()), Math.max(0, deadline - Date.now()))
-    : undefined;
-  const onCancelled = () => controller.abort(Date.now() >= deadline ? abortReasons.deadline() : abortReasons.cancelled());
-  call.on('cancelled', onCancelled);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      clearTimeout(timer);
-      call.off('cancelled', onCancelled);
-    },
-  };
-}
-
-function deadlineMs(deadline: Date | number): number {
-  return deadline instanceof Date ? deadline.getTime() : deadline;
+  return schema ? admitFlowInput(schema, json) : json;
 }
 
 function toServiceError(error: unknown, signal: AbortSignal, rpc: RpcModel, logger: Logger): Partial<ServiceError> {
   const normalized = normalizeError(error, signal);
   if (normalized.status === 'INTERNAL') logger.error({ err: error, rpc: rpc.rpcName }, 'RPC failed');
-  const metadata = new Metadata();
-  const retryAfter = (normalized.detail as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
-  if (retryAfter !== undefined) metadata.set('retry-after', String(retryAfter));
-  return { code: GRPC_STATUS[normalized.status], details: normalized.originalMessage, metadata };
+  return grpcStatusOf(normalized);
 }
 
-/** Wraps the generated deserializer so undecodable bytes reach the handler as a marker, not an INTERNAL error. */
-function tolerantDecoding(method: MethodDefinition<unknown, unknown>): MethodDefinition<unknown, unknown> {
+interface MessageCodec {
+  decode(input: BinaryReader | Uint8Array): unknown;
+}
+
+function messageCodec(messages: Record<string, unknown>, name: string): MessageCodec {
+  const codec = messages[name] as Partial<MessageCodec> | undefined;
+  if (typeof codec?.decode !== 'function') throw new Error(`No generated codec for ${name}: run \`npm run gen\` after changing flows`);
+  return codec as MessageCodec;
+}
+
+const lossyUtf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * The reader's UTF-8 decoding for request strings (it only runs for non-ASCII
+ * bytes): valid UTF-8 decodes as usual; anything else becomes `INVALID_UTF8`,
+ * which the converter refuses naming the field (plain decoding would hand the
+ * flow U+FFFD in its place).
+ */
+function markInvalidUtf8(bytes: Uint8Array): string {
+  return isUtf8(bytes) ? lossyUtf8.decode(bytes) : INVALID_UTF8;
+}
+
+/**
+ * Decodes requests with the generated codec and the UTF-8 check above;
+ * undecodable bytes reach the handler as a marker (→ INVALID_ARGUMENT), not
+ * as grpc-js's INTERNAL error.
+ */
+function checkedDecoding(method: MethodDefinition<unknown, unknown>, codec: MessageCodec): MethodDefinition<unknown, unknown> {
   return {
     ...method,
     requestDeserialize: (bytes: Buffer) => {
       try {
-        return method.requestDeserialize(bytes);
+        return codec.decode(new BinaryReader(bytes, markInvalidUtf8));
       } catch {
         return { [UNDECODABLE]: true };
       }

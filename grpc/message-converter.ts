@@ -1,4 +1,4 @@
-import { GenkitError } from 'genkit';
+import { invalidField } from '../server/error-details.js';
 import type { ProtoLock } from './proto-lock.js';
 import type { FieldModel, FieldType, MessageModel, SchemaModel } from './schema-model.js';
 
@@ -8,8 +8,21 @@ import type { FieldModel, FieldType, MessageModel, SchemaModel } from './schema-
  * - unset (`optional`) fields stay absent, so schema defaults apply;
  * - enum numbers ↔ Zod's strings, through the committed lock;
  * - int64 (bigint) ↔ number, refusing values a JS number cannot hold exactly;
- * - google.protobuf.Value is already plain JSON in ts-proto's types.
+ * - google.protobuf.Value is already plain JSON in ts-proto's types;
+ * - a required string that its schema would refuse empty reads as absent
+ *   when empty: proto3 cannot tell "" from unset, so the error reads
+ *   "Required" as it does on REST (a schema that accepts "" still gets "");
+ * - strings that were not valid UTF-8 on the wire (see `INVALID_UTF8`) are
+ *   refused with INVALID_ARGUMENT naming the field, not passed on with U+FFFD.
  */
+
+/**
+ * What the request decoder (see `utf8CheckingDecoder`) puts in a string field
+ * whose bytes are not valid UTF-8: a lone surrogate, which no valid UTF-8
+ * can decode to, so it cannot be mistaken for a real value.
+ */
+export const INVALID_UTF8 = '\uD800';
+const NOT_UTF8 = 'must be valid UTF-8';
 
 type ProtoObject = Record<string, unknown>;
 
@@ -46,7 +59,7 @@ export class MessageConverter {
     for (const field of message.fields) {
       const raw = decoded[field.tsName];
       const fieldPath = path ? `${path}.${field.jsonName}` : field.jsonName;
-      if (raw === undefined || raw === null) {
+      if (raw === undefined || raw === null || (raw === '' && field.emptyIsUnset)) {
         if (field.unsetIsNull) out[field.jsonName] = null;
         continue;
       }
@@ -54,7 +67,11 @@ export class MessageConverter {
         out[field.jsonName] = (raw as unknown[]).map((item, i) => this.valueToJson(field.type, item, `${fieldPath}[${i}]`));
       } else if (field.map) {
         out[field.jsonName] = Object.fromEntries(
-          Object.entries(raw as ProtoObject).map(([key, item]) => [key, this.valueToJson(field.type, item, `${fieldPath}.${key}`)]),
+          Object.entries(raw as ProtoObject).map(([key, item]) => {
+            const itemPath = `${fieldPath}[${JSON.stringify(key)}]`;
+            if (key.includes(INVALID_UTF8)) throw invalidField(itemPath, `key ${NOT_UTF8}`);
+            return [key, this.valueToJson(field.type, item, itemPath)];
+          }),
         );
       } else {
         const json = this.valueToJson(field.type, raw, fieldPath);
@@ -67,6 +84,7 @@ export class MessageConverter {
   private valueToJson(type: FieldType, raw: unknown, path: string): unknown {
     switch (type.kind) {
       case 'scalar':
+        if (raw === INVALID_UTF8) throw invalidField(path, NOT_UTF8);
         return typeof raw === 'bigint' ? bigintToNumber(raw, path) : raw;
       case 'enum':
         // 0 is <ENUM>_UNSPECIFIED: treated as unset, so the schema decides (default or "Required").
@@ -74,6 +92,7 @@ export class MessageConverter {
       case 'message':
         return this.objectToJson(this.message(type.messageName), raw as ProtoObject, path);
       case 'value':
+        checkValueStrings(raw, path);
         return raw;
     }
   }
@@ -120,12 +139,23 @@ export class MessageConverter {
 function bigintToNumber(value: bigint, path: string): number {
   const number = Number(value);
   if (!Number.isSafeInteger(number)) {
-    throw new GenkitError({
-      status: 'INVALID_ARGUMENT',
-      message: `Invalid input: ${path}: ${value} is outside the range of exactly representable integers (±${Number.MAX_SAFE_INTEGER}).`,
-    });
+    throw invalidField(path, `${value} is outside the range of exactly representable integers (±${Number.MAX_SAFE_INTEGER})`);
   }
   return number;
+}
+
+/** google.protobuf.Value content (any JSON): every string and key must have been valid UTF-8. */
+function checkValueStrings(value: unknown, path: string): void {
+  if (typeof value === 'string') {
+    if (value === INVALID_UTF8) throw invalidField(path, NOT_UTF8);
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => checkValueStrings(item, `${path}[${i}]`));
+  } else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (key.includes(INVALID_UTF8)) throw invalidField(path, `key ${NOT_UTF8}`);
+      checkValueStrings(item, `${path}[${JSON.stringify(key)}]`);
+    }
+  }
 }
 
 /** What ts-proto's encoder expects for an unset non-optional field. */

@@ -43,6 +43,11 @@ export interface FieldModel {
   required: boolean;
   /** Nullable but not optional in Zod: an unset field means `null`, not absent. */
   unsetIsNull?: boolean;
+  /**
+   * A required string whose schema refuses "": proto3 cannot tell "" from unset,
+   * so "" reads as left out (the error says "Required", as on REST).
+   */
+  emptyIsUnset?: boolean;
   /** Member of this oneof, if any. */
   oneof?: string;
   description?: string;
@@ -159,7 +164,8 @@ export class SchemaModelBuilder {
     }
     const type = this.typeOf(inner, path);
     const unsetIsNull = isNullableOnly(schema) ? { unsetIsNull: true } : {};
-    return { ...base, type, repeated: false, map: false, optional, ...unsetIsNull };
+    const emptyIsUnset = base.required && inner instanceof z.ZodString && !schema.safeParse('').success ? { emptyIsUnset: true } : {};
+    return { ...base, type, repeated: false, map: false, optional, ...unsetIsNull, ...emptyIsUnset };
   }
 
   /** Element of a repeated field or value of a map: nested collections get a wrapper message. */

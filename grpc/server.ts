@@ -1,3 +1,4 @@
+import type { AdmissionPacer } from '../server/admission-pacer.js';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ContextProvider } from 'genkit/context';
 import { readFileSync } from 'node:fs';
@@ -6,9 +7,10 @@ import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
 import type { SharedRateLimiter } from '../server/rate-limiter.js';
 import type { DurableStreams } from '../server/streams/durable-streams.js';
+import * as generatedMessages from '../generated/ts/genkit/flows/v1/flows.js';
 import { FlowServiceService } from '../generated/ts/genkit/flows/v1/flows.js';
 import { flowService } from './flow-service.js';
-import { serverInterceptors } from './interceptors.js';
+import { gatewayInterceptor } from './call-gateway.js';
 import { LOCK_FILE } from './generated-paths.js';
 import { MessageConverter } from './message-converter.js';
 import { parseLock } from './proto-lock.js';
@@ -31,6 +33,8 @@ export interface GrpcServerOptions {
   isDraining: () => boolean;
   /** Resumable `<Flow>Stream` calls (x-genkit-stream-id metadata). */
   streams?: DurableStreams | null;
+  /** Spreads bursts of new calls over event-loop turns (the same pacer as REST). */
+  pacer?: AdmissionPacer;
   /** Adds server reflection; injected so this module does not depend on how descriptors are loaded. */
   addReflection?: (server: Server) => void;
 }
@@ -49,14 +53,16 @@ export interface RunningGrpcServer {
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const server = new Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
-    interceptors: serverInterceptors({
-      logger: options.logger,
-      limiter: options.limiter,
-      contextProvider: options.contextProvider,
-      isDraining: options.isDraining,
-      // Reflection describes the whole API: with API_KEYS it needs a key like the flows (and takes a rate-limit token).
-      isExempt: (path) => path.startsWith('/grpc.health.v1.Health/'),
-    }),
+    interceptors: [
+      gatewayInterceptor({
+        logger: options.logger,
+        limiter: options.limiter,
+        contextProvider: options.contextProvider,
+        isDraining: options.isDraining,
+        // Reflection describes the whole API: with API_KEYS it needs a key like the flows (and takes a rate-limit token).
+        isExempt: (path) => path.startsWith('/grpc.health.v1.Health/'),
+      }),
+    ],
   });
   const service = buildServiceModel(options.flows.map(flowSchemas));
   const converter = new MessageConverter(service.schema, parseLock(readFileSync(LOCK_FILE, 'utf8')));
@@ -64,10 +70,11 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     flows: options.flows,
     service,
     definition: FlowServiceService,
+    messages: generatedMessages,
     converter,
-    contextProvider: options.contextProvider,
     logger: options.logger,
     streams: options.streams ?? null,
+    pacer: options.pacer,
   });
   server.addService(definition, implementation);
 

@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { ContextProvider } from 'genkit/context';
 import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
+import type { AdmissionPacer } from '../server/admission-pacer.js';
 import type { SharedRateLimiter } from '../server/rate-limiter.js';
 import type { DurableStreams } from '../server/streams/durable-streams.js';
 import { apiDocs, type ApiDocsOptions } from './api-docs.js';
@@ -13,6 +14,7 @@ import { bodyReadErrors } from './middleware/body-read-errors.js';
 import { bodySizeLimit } from './middleware/body-size.js';
 import { clientIp } from './middleware/client-ip.js';
 import { corsPolicy } from './middleware/cors-policy.js';
+import { pace } from './middleware/pace.js';
 import { healthDetailAllowed, requireApiKey } from './middleware/operator-access.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { requestId } from './middleware/request-id.js';
@@ -43,6 +45,8 @@ export interface RestAppOptions {
   apiDocs: ApiDocsOptions | null;
   /** Resumable streams (x-genkit-stream-id); null: streams end with their connection. */
   streams?: DurableStreams | null;
+  /** Spreads bursts of new calls over event-loop turns (shared with gRPC); none: no pacing. */
+  pacer?: AdmissionPacer;
   /** API_KEYS is set: /openapi.json, /docs and the /health detail need a key too. */
   apiKeysConfigured?: boolean;
 }
@@ -77,8 +81,9 @@ export function createRestApp(options: RestAppOptions): Express {
   app.use((_req, res, next) => {
     if (!options.isDraining()) return next();
     res.setHeader('Connection', 'close');
-    sendError(res, genkitError('UNAVAILABLE', 'The server is shutting down; retry on another instance.'));
+    sendError(res, genkitError('UNAVAILABLE', 'The server is shutting down; retry on another instance.', { reason: 'SHUTTING_DOWN' }));
   });
+  if (options.pacer) app.use(pace(options.pacer));
   app.use(trustedHosts(options.trustedHosts));
   app.use(bodySizeLimit(options.maxBodySize));
   app.use(rateLimit(options.limiter));

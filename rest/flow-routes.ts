@@ -5,12 +5,15 @@ import type { ContextProvider } from 'genkit/context';
 import { admitFlowInput, MAX_INPUT_DEPTH } from '../flows/admit-input.js';
 import type { AnyFlow } from '../flows/index.js';
 import type { FlowContext } from '../server/flow-context.js';
+import { withErrorDetails } from '../server/error-details.js';
 import { abortReasons } from '../server/normalize-error.js';
 import type { DurableStreams } from '../server/streams/durable-streams.js';
 import { cancelStream, durableStreamManager, isStreamingRequest } from './durable-stream-routes.js';
 import { genkitError, sendError } from './errors.js';
+import { flattenHeaderBlock } from './header-block.js';
 import { rejectDeepJson } from './json-depth.js';
-import { spanRoute } from './middleware/server-span.js';
+import { FLOW_CONTEXT } from './middleware/authenticate.js';
+import { inSpanContext, spanRoute } from './middleware/server-span.js';
 
 /**
  * The REST adapter: one `POST /<flowName>` per flow, served by Genkit's own
@@ -23,15 +26,20 @@ export function flowRoutes(
   options: { maxBodySize: number; contextProvider: ContextProvider; streams?: DurableStreams | null },
 ): Router {
   const router = express.Router();
-  // The {"data": …} envelope is one level more than the input may nest.
-  const json = express.json({ limit: options.maxBodySize, strict: false, verify: rejectDeepJson(MAX_INPUT_DEPTH + 1) });
+  // The {"data": …} envelope is one level more than the input may nest. The parser continues from
+  // the socket's 'end' event: inSpanContext puts the span context back for what follows.
+  const json = inSpanContext(express.json({ limit: options.maxBodySize, strict: false, verify: rejectDeepJson(MAX_INPUT_DEPTH + 1) }));
   for (const flow of flows) {
     const route = `/${flow.__action.name}`;
     router.post(route, spanRoute(route), json, checkFlowInput(flow), (req, res, next) => {
+      // `authenticate` already ran the context provider for this request: hand its result over
+      // instead of running it a second time (falls back to the provider if it did not run).
+      const computed = res.locals[FLOW_CONTEXT] as FlowContext | undefined;
+      const contextProvider: ContextProvider = computed ? () => computed : options.contextProvider;
       // Streaming calls are durable (resumable with x-genkit-stream-id): their flow outlives the connection.
       const durable = options.streams && isStreamingRequest(req) ? new AbortController() : null;
       const streamManager = durable && options.streams ? durableStreamManager(options.streams, flow, res, durable) : undefined;
-      const handler = expressHandler(servedFlow(flow, res, durable), { contextProvider: options.contextProvider, streamManager });
+      const handler = expressHandler(servedFlow(flow, res, durable), { contextProvider, streamManager });
       return handler(req, res, next);
     });
     if (options.streams) router.delete(route, spanRoute(route), cancelStream(options.streams, flow));
@@ -54,16 +62,19 @@ export function flowRoutes(
 function servedFlow(flow: AnyFlow, res: Response, durable: AbortController | null = null): AnyFlow {
   const controller = durable ?? new AbortController();
   if (!durable) {
-    res.once('close', () => {
+    res.on('close', () => {
       if (!res.writableFinished) controller.abort(abortReasons.cancelled());
     });
   }
   const run: AnyFlow['run'] = async (input, opts) => {
+    // A stream's headers are already stored here: let their build-up go (it lives as long as the stream).
+    flattenHeaderBlock(res);
     // expressHandler's own signal (request 'close'/'timeout') aborts ours too; linked by hand because
     // AbortSignal.any costs noticeably more per request on Node 20.
     const outer = durable ? undefined : opts?.abortSignal;
-    if (outer?.aborted) controller.abort(outer.reason);
-    else outer?.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
+    const forward = () => controller.abort(outer?.reason);
+    if (outer?.aborted) forward();
+    else outer?.addEventListener('abort', forward, { once: true });
     try {
       const result = await flow.run(input, { ...opts, abortSignal: controller.signal });
       const cache = (opts?.context as Partial<FlowContext> | undefined)?.response?.cache;
@@ -72,7 +83,12 @@ function servedFlow(flow: AnyFlow, res: Response, durable: AbortController | nul
     } catch (e: unknown) {
       const retryAfter = (e as { detail?: { retryAfterSeconds?: number } }).detail?.retryAfterSeconds;
       if (retryAfter !== undefined && !res.headersSent) res.setHeader('Retry-After', String(retryAfter));
-      throw e;
+      // expressHandler writes Genkit's error body from the error: give it the AIP-193 details.
+      throw e instanceof GenkitError ? withErrorDetails(e) : e;
+    } finally {
+      // expressHandler aborts its signal when the request closes, also after a call that already
+      // finished; unlinked here, that no longer reaches the finished flow's abort listeners.
+      outer?.removeEventListener('abort', forward);
     }
   };
   return Object.create(flow, { run: { value: run } }) as AnyFlow;
@@ -88,13 +104,14 @@ function checkFlowInput(flow: AnyFlow): RequestHandler {
         genkitError(
           'INVALID_ARGUMENT',
           'The request body must be a JSON object {"data": <flow input>} sent with Content-Type: application/json.',
+          { reason: 'MALFORMED_REQUEST' },
         ),
       );
       return;
     }
     if ('init' in body) {
       // expressHandler hands `init` to flow.run unchecked (and Genkit's tracing serializes it); no flow here uses it.
-      sendError(res, genkitError('INVALID_ARGUMENT', 'The request body field "init" is not supported: send {"data": <flow input>}.'));
+      sendError(res, genkitError('INVALID_ARGUMENT', 'The request body field "init" is not supported: send {"data": <flow input>}.', { reason: 'MALFORMED_REQUEST' }));
       return;
     }
     try {

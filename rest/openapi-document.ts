@@ -169,7 +169,35 @@ function callableErrorSchema(): Json {
     properties: {
       status: { type: 'string', description: 'Genkit status name (the gRPC code name), e.g. INVALID_ARGUMENT.' },
       message: { type: 'string', description: 'What went wrong; never a stack trace.' },
-      details: { description: 'Optional structured detail, e.g. the invalid fields or retryAfterSeconds.' },
+      details: {
+        type: 'object',
+        description:
+          'Structured detail: the facts gRPC sends as google.rpc.Status details (AIP-193), in proto3 JSON, ' +
+          'plus older keys kept for existing clients (`fields`, `retryAfterSeconds`).',
+        properties: {
+          errorInfo: {
+            type: 'object',
+            description: 'google.rpc.ErrorInfo: a stable reason (e.g. INVALID_INPUT, RATE_LIMITED, API_KEY_MISSING) within a domain.',
+            required: ['reason', 'domain'],
+            properties: { reason: { type: 'string' }, domain: { type: 'string' }, metadata: { type: 'object', additionalProperties: { type: 'string' } } },
+          },
+          badRequest: {
+            type: 'object',
+            description: 'google.rpc.BadRequest, on INVALID_ARGUMENT: one violation per field (JSON names, e.g. targetLanguage).',
+            properties: {
+              fieldViolations: {
+                type: 'array',
+                items: { type: 'object', properties: { field: { type: 'string' }, description: { type: 'string' } } },
+              },
+            },
+          },
+          retryInfo: {
+            type: 'object',
+            description: 'google.rpc.RetryInfo, on RESOURCE_EXHAUSTED / UNAVAILABLE when a retry can succeed.',
+            properties: { retryDelay: { type: 'string', description: 'A duration, e.g. "30s".' } },
+          },
+        },
+      },
     },
   };
 }

@@ -1,17 +1,20 @@
 import { credentials } from '@grpc/grpc-js';
 import os from 'node:os';
-import { defineFlows } from '../flows/index.js';
 import { FlowServiceClient, TellJokeRequest } from '../generated/ts/genkit/flows/v1/flows.js';
-import { createGenkit } from '../genkit.config.js';
-import { grpcFrame, grpcLoad, h2loadAvailable, median, restLoad, type LoadResult } from './bench/load.js';
+import { grpcFrame, grpcLoad, median, requireH2load, restLoad, WARM_UP_SECONDS, type LoadResult } from './bench/load.js';
+import type { ProbeAlloc } from './bench/probe-types.js';
+import { buildDist, cpuMs, rssMiB, startListeningScript, startOurServer, type BenchProcess } from './bench/processes.js';
+import { pairedRounds, type RatioResult, type RoundsOptions } from './bench/rounds.js';
 import { scaleOutBench } from './bench/scale-out.js';
-import { rssMiB, startListeningScript, startOurServer, type BenchProcess } from './bench/processes.js';
 import { measureStartup, startupRow, startupSummary } from './bench/startup.js';
+import { loopDelayWithSlowStreams, memoryPerOpenStream, timeToFirstChunk, type StreamMemory } from './bench/streams.js';
 
 /**
- * `npm run bench [-- --quick]`: what our layers cost, as ratios measured side
- * by side in one run (A and B alternate over rounds; the median is reported).
- * Everything runs on the offline model, on 127.0.0.1, in separate processes.
+ * `npm run bench [-- --quick | --telemetry]`: what our layers cost, as ratios
+ * measured side by side in one run. Every ratio is the median of paired
+ * per-round ratios (scripts/bench/rounds.ts), printed with its spread.
+ * Everything runs on the offline model, on 127.0.0.1, in separate processes;
+ * load comes from h2load (required). The last line is one JSON object.
  */
 
 const quick = process.argv.includes('--quick');
@@ -19,10 +22,18 @@ const quick = process.argv.includes('--quick');
 const telemetryOnly = process.argv.includes('--telemetry');
 /** `--scale-out`: only issue 16's cases (scripts/bench/scale-out.ts). */
 const scaleOutOnly = process.argv.includes('--scale-out');
-const ROUNDS = quick ? 2 : 4;
-const SECONDS = quick ? 2 : 5;
+const SECONDS = quick ? 2 : 4;
 const CONCURRENCY = quick ? [1, 64] : [1, 16, 64];
+/** Headline ratios: rounds continue until each one's spread is below ±TARGET_SPREAD (bounded). */
+const TARGET_SPREAD = 0.05;
+const HEADLINE_ROUNDS: Omit<RoundsOptions, 'converge'> = quick
+  ? { minRounds: 3, maxRounds: 3, targetSpread: TARGET_SPREAD }
+  : { minRounds: 5, maxRounds: 11, targetSpread: TARGET_SPREAD };
+const SIDE_ROUNDS: RoundsOptions = { minRounds: 3, maxRounds: 3, targetSpread: TARGET_SPREAD };
 const OPEN_STREAMS = quick ? 300 : 1000;
+/** Chunk latency while measuring memory: long enough that every stream is still open when the last one starts. */
+const MEMORY_CHUNK_MS = 2000;
+/** Chunk latency of the loop-delay case. */
 const SLOW_CHUNK_MS = 400;
 const JOKE = JSON.stringify({ data: { name: 'Ada' } });
 const FRAME = grpcFrame(TellJokeRequest.encode({ name: 'Ada' }).finish());
@@ -32,17 +43,17 @@ const summary: Record<string, number | null> = {};
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<void> {
-  log(`bench${quick ? ' --quick' : ''}: ${os.cpus().length} cores, Node ${process.version}, ${ROUNDS} rounds × ${SECONDS} s`);
-  if (scaleOutOnly) {
-    await scaleOutBench({ rounds: ROUNDS, seconds: SECONDS, rows, summary, log });
-    printTable();
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
-    return;
-  }
+  log(`bench${quick ? ' --quick' : ''}: ${os.cpus().length} cores, Node ${process.version}, rounds of ${WARM_UP_SECONDS} s warm-up + ${SECONDS} s per load`);
+  await requireH2load(log);
+  await buildDist();
   if (telemetryOnly) {
     await telemetryOverhead();
-    printTable();
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    finish();
+    return;
+  }
+  if (scaleOutOnly) {
+    await scaleOutBench({ rounds: quick ? 2 : 4, seconds: SECONDS, rows, summary, log });
+    finish();
     return;
   }
   // Cold start first, on an otherwise idle machine: dist/main.js vs a plain startFlowServer (scripts/bench/startup.ts).
@@ -52,155 +63,173 @@ async function main(): Promise<void> {
   const spawnedAt = performance.now();
   const ours = await startOurServer();
   const startup = await firstServed(ours, spawnedAt);
-  const plain = await startListeningScript('scripts/bench/plain-flow-server.ts');
-  const handwritten = await startListeningScript('scripts/bench/handwritten-grpc.ts');
-  const h2load = await h2loadAvailable();
-  if (!h2load) log('h2load not found: gRPC throughput cases skipped (apt-get install nghttp2-client)');
+  const plain = await startListeningScript('scripts/bench/plain-flow-server.mjs');
+  const handwritten = await startListeningScript('scripts/bench/handwritten-grpc.mjs');
   try {
-    await restOverhead(ours, plain);
-    if (h2load) await grpcOverhead(ours, handwritten);
-    await streaming(ours);
+    await throughput(ours, plain, handwritten);
+    await firstChunk(ours);
     summary.rss_mb = Math.round(await rssMiB(ours.child.pid!));
-    rows.push(['start-up under tsx', `first /health and first RPC ${Math.round(startup)} ms after spawn`, `RSS after load ${summary.rss_mb} MiB`]);
+    rows.push(['start-up (dist/main.js, probe loaded)', `first /health and first RPC ${Math.round(startup)} ms after spawn`, `RSS after the load cases ${summary.rss_mb} MiB`, 'target ≤ 250 MiB']);
   } finally {
     await Promise.all([ours.stop(), plain.stop(), handwritten.stop()]);
   }
-  await manySlowStreams();
+  await streamMemory();
+  await loopDelay();
   await telemetryOverhead();
-  printTable();
-  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  finish();
 }
 
-/** 1. Our full REST stack vs a plain startFlowServer, same flow and input. */
-async function restOverhead(ours: BenchProcess, plain: BenchProcess): Promise<void> {
-  const oursUrl = `http://127.0.0.1:${ours.ports.rest}/tellJoke`;
-  const plainUrl = `http://127.0.0.1:${plain.ports.port}/tellJoke`;
-  await restLoad(oursUrl, JOKE, 16, 1);
-  await restLoad(plainUrl, JOKE, 16, 1);
+/**
+ * 1-3. REST (ours vs a plain startFlowServer) and gRPC (ours vs a
+ * hand-written grpc-js service), all four in every round, so gRPC vs REST is
+ * paired too. At c=64 the V8 allocation of each REST request is measured
+ * in the same rounds (ours vs plain).
+ */
+async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: BenchProcess): Promise<void> {
+  const url = {
+    restOurs: `http://127.0.0.1:${ours.ports.rest}/tellJoke`,
+    restPlain: `http://127.0.0.1:${plain.ports.port}/tellJoke`,
+    grpcOurs: `http://127.0.0.1:${ours.ports.grpc}/genkit.flows.v1.FlowService/TellJoke`,
+    grpcHand: `http://127.0.0.1:${handwritten.ports.port}/genkit.flows.v1.FlowService/TellJoke`,
+  };
+  // JIT warm-up of every server, not measured.
+  await Promise.all([restLoad(url.restOurs, JOKE, 16, 2), restLoad(url.restPlain, JOKE, 16, 2)]);
+  await Promise.all([grpcLoad(url.grpcOurs, FRAME, 16, 2), grpcLoad(url.grpcHand, FRAME, 16, 2)]);
   for (const c of CONCURRENCY) {
-    const results = await alternate(
-      () => restLoad(oursUrl, JOKE, c, SECONDS),
-      () => restLoad(plainUrl, JOKE, c, SECONDS),
+    log(`throughput c=${c}`);
+    const allocPerRequest: Record<string, number[]> = { restOurs: [], restPlain: [] };
+    const allocTarget: Record<string, BenchProcess> = { restOurs: ours, restPlain: plain };
+    // Process CPU time per request: far less sensitive to the other work on a shared machine than
+    // requests per second. h2load's warm-up second is in the window too, counted at the measured rate.
+    const cpuTarget: Record<string, BenchProcess> = { restOurs: ours, restPlain: plain, grpcOurs: ours, grpcHand: handwritten };
+    const cpuPerRequest: Record<string, number[]> = { restOurs: [], restPlain: [], grpcOurs: [], grpcHand: [] };
+    const { ratios } = await pairedRounds(
+      {
+        restOurs: () => restLoad(url.restOurs, JOKE, c, SECONDS),
+        restPlain: () => restLoad(url.restPlain, JOKE, c, SECONDS),
+        grpcOurs: () => grpcLoad(url.grpcOurs, FRAME, c, SECONDS),
+        grpcHand: () => grpcLoad(url.grpcHand, FRAME, c, SECONDS),
+      },
+      { rest: ['restOurs', 'restPlain'], grpc: ['grpcOurs', 'grpcHand'], grpcVsRest: ['grpcOurs', 'restOurs'] },
+      {
+        ...(c === 1 ? SIDE_ROUNDS : HEADLINE_ROUNDS),
+        converge: c === 64 ? ['rest', 'grpc', 'grpcVsRest'] : c === 16 ? ['rest'] : [],
+        log,
+        around: async (name, load) => {
+          const pid = cpuTarget[name]!.child.pid!;
+          const cpuBefore = await cpuMs(pid);
+          const target = c === 64 ? allocTarget[name] : undefined;
+          // The allocation window opens after h2load's warm-up and closes when the measured part ends.
+          if (target) await target.probe({ cmd: 'alloc-start', delayMs: WARM_UP_SECONDS * 1000 });
+          const result = await load();
+          if (target) {
+            const alloc = await target.probe<ProbeAlloc>({ cmd: 'alloc-stop' });
+            allocPerRequest[name]!.push(alloc.bytes / Math.max(1, result.requests));
+          }
+          const requestsInWindow = result.requests * (1 + WARM_UP_SECONDS / SECONDS);
+          cpuPerRequest[name]!.push(((await cpuMs(pid)) - cpuBefore) * 1000 / Math.max(1, requestsInWindow));
+          return result;
+        },
+      },
     );
-    const ratio = median(results.map(([a, b]) => a.rps / b.rps));
-    rows.push([`REST c=${c}`, `ours ${fmt(results, 0)}`, `plain ${fmt(results, 1)}`, `ratio ${ratio.toFixed(2)}`]);
-    if (c === 64) summary.rest_ratio_c64 = round(ratio);
-    if (c === 64) summary.rest_rps_c64 = Math.round(median(results.map(([a]) => a.rps)));
-  }
-}
-
-/** 2 and 3. Our generated generic gRPC server vs a hand-written one, and gRPC vs REST. */
-async function grpcOverhead(ours: BenchProcess, handwritten: BenchProcess): Promise<void> {
-  const path = '/genkit.flows.v1.FlowService/TellJoke';
-  const oursUrl = `http://127.0.0.1:${ours.ports.grpc}${path}`;
-  const handUrl = `http://127.0.0.1:${handwritten.ports.port}${path}`;
-  await grpcLoad(oursUrl, FRAME, 16, 1);
-  await grpcLoad(handUrl, FRAME, 16, 1);
-  for (const c of CONCURRENCY) {
-    const results = await alternate(
-      () => grpcLoad(oursUrl, FRAME, c, SECONDS),
-      () => grpcLoad(handUrl, FRAME, c, SECONDS),
-    );
-    const ratio = median(results.map(([a, b]) => a.rps / b.rps));
-    rows.push([`gRPC c=${c}`, `ours ${fmt(results, 0)}`, `hand-written ${fmt(results, 1)}`, `ratio ${ratio.toFixed(2)}`]);
+    rows.push(ratioRow(`REST c=${c}`, 'ours', 'plain startFlowServer', ratios.rest!, c === 1 ? '' : 'target ≥ 0.85'));
+    rows.push(ratioRow(`gRPC c=${c}`, 'ours', 'hand-written grpc-js', ratios.grpc!, c === 64 ? 'target ≥ 0.90' : ''));
+    rows.push(ratioRow(`gRPC vs REST c=${c}`, 'gRPC', 'REST', ratios.grpcVsRest!, c === 64 ? 'target ≥ 2' : ''));
+    if (c === 16) putRatio('rest_ratio_c16', ratios.rest!);
     if (c === 64) {
-      summary.grpc_ratio_c64 = round(ratio);
-      const grpcRps = median(results.map(([a]) => a.rps));
-      summary.grpc_vs_rest_c64 = summary.rest_rps_c64 ? round(grpcRps / summary.rest_rps_c64) : null;
-      rows.push(['gRPC vs REST c=64', `${Math.round(grpcRps)} vs ${summary.rest_rps_c64} calls/s`, `ratio ${summary.grpc_vs_rest_c64}`]);
+      for (const [surface, a, b, baseline] of [['rest', 'restOurs', 'restPlain', 'plain'], ['grpc', 'grpcOurs', 'grpcHand', 'hand-written']] as const) {
+        const cpu = pairedMedian(cpuPerRequest[a]!, cpuPerRequest[b]!);
+        summary[`cpu_us_per_req_${surface}`] = Math.round(cpu.a);
+        summary[`cpu_us_per_req_${surface}_baseline`] = Math.round(cpu.b);
+        summary[`cpu_ratio_${surface}`] = round2(cpu.ratio);
+        summary[`cpu_ratio_${surface}_spread`] = round3(cpu.spread);
+        rows.push([
+          `process CPU per ${surface === 'rest' ? 'REST request' : 'RPC'}, c=64`,
+          `ours ${Math.round(cpu.a)} µs`,
+          `${baseline} ${Math.round(cpu.b)} µs`,
+          `ratio ${cpu.ratio.toFixed(2)} ±${cpu.spread.toFixed(3)} (${cpu.min.toFixed(2)}–${cpu.max.toFixed(2)})`,
+          'lower is better',
+        ]);
+      }
+      putRatio('rest_ratio_c64', ratios.rest!);
+      summary.rest_rps_c64 = Math.round(ratios.rest!.a.rps);
+      putRatio('grpc_ratio_c64', ratios.grpc!);
+      putRatio('grpc_vs_rest_c64', ratios.grpcVsRest!);
+      const alloc = pairedMedian(allocPerRequest.restOurs!, allocPerRequest.restPlain!);
+      summary.alloc_bytes_per_req_rest = Math.round(alloc.a);
+      summary.alloc_bytes_per_req_plain = Math.round(alloc.b);
+      summary.alloc_ratio_rest = round2(alloc.ratio);
+      summary.alloc_ratio_rest_spread = round3(alloc.spread);
+      rows.push([
+        'V8 allocation per REST request, c=64',
+        `ours ${kib(summary.alloc_bytes_per_req_rest)} KiB`,
+        `plain ${kib(summary.alloc_bytes_per_req_plain)} KiB`,
+        `ratio ${alloc.ratio.toFixed(2)} ±${alloc.spread.toFixed(3)} (${alloc.min.toFixed(2)}–${alloc.max.toFixed(2)})`,
+        '',
+      ]);
     }
   }
 }
 
 /** 4. Time to first chunk of tellStory: REST SSE, gRPC stream, in-process flow.stream(). */
-async function streaming(ours: BenchProcess): Promise<void> {
-  const { ai } = createGenkit({ kind: 'offline', latencyMs: 0 });
-  const tellStory = defineFlows(ai).find((f) => f.__action.name === 'tellStory')!;
-  const client = new FlowServiceClient(`127.0.0.1:${ours.ports.grpc}`, credentials.createInsecure());
-  const samples = { rest: [] as number[], grpc: [] as number[], inprocess: [] as number[] };
-  for (let i = 0; i < (quick ? 10 : 30); i++) {
-    samples.rest.push(await ttfcRest(`http://127.0.0.1:${ours.ports.rest}/tellStory?stream=true`));
-    samples.grpc.push(await ttfcGrpc(client));
-    const started = performance.now();
-    const { stream, output } = tellStory.stream({ topic: 'a brave cat' });
-    let first = 0;
-    for await (const _chunk of stream) first ||= performance.now() - started;
-    await output;
-    samples.inprocess.push(first);
-  }
-  client.close();
-  summary.ttfc_ms_rest = round(median(samples.rest));
-  summary.ttfc_ms_grpc = round(median(samples.grpc));
-  summary.ttfc_ms_inprocess = round(median(samples.inprocess));
-  rows.push(['time to first chunk (median)', `REST ${summary.ttfc_ms_rest} ms`, `gRPC ${summary.ttfc_ms_grpc} ms`, `in-process ${summary.ttfc_ms_inprocess} ms`]);
+async function firstChunk(ours: BenchProcess): Promise<void> {
+  const ttfc = await timeToFirstChunk(ours, quick ? 15 : 41);
+  summary.ttfc_ms_rest = round2(ttfc.rest);
+  summary.ttfc_ms_grpc = round2(ttfc.grpc);
+  summary.ttfc_ms_inprocess = round2(ttfc.inprocess);
+  rows.push([
+    'time to first chunk, tellStory (median)',
+    `REST ${ttfc.rest.toFixed(2)} ms (+${(ttfc.rest - ttfc.inprocess).toFixed(2)})`,
+    `gRPC ${ttfc.grpc.toFixed(2)} ms (+${(ttfc.grpc - ttfc.inprocess).toFixed(2)})`,
+    `in-process ${ttfc.inprocess.toFixed(2)} ms`,
+    'target ≤ in-process + 2 ms',
+  ]);
 }
 
-async function ttfcRest(url: string): Promise<number> {
-  const started = performance.now();
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ data: {} }) });
-  let first = 0;
-  let text = '';
-  for await (const part of res.body!) {
-    text += Buffer.from(part as Uint8Array).toString();
-    if (!first && text.includes('data: {"message"')) first = performance.now() - started;
-  }
-  return first;
+/** 5a. Memory per truly open stream vs in-process flow.stream(), in rounds. */
+async function streamMemory(): Promise<void> {
+  log(`memory per open stream: ${OPEN_STREAMS} at once`);
+  const runs: StreamMemory[] = [];
+  for (let round = 0; round < (quick ? 1 : 3); round++) runs.push(await memoryPerOpenStream(OPEN_STREAMS, MEMORY_CHUNK_MS));
+  const pick = (ratioOf: (r: (typeof runs)[number]) => number) => {
+    const perRound = runs.map(ratioOf);
+    const ratio = median(perRound);
+    return { ratio, spread: median(perRound.map((r) => Math.abs(r - ratio))), run: runs[perRound.indexOf(ratio)]! };
+  };
+  const rest = pick((r) => r.restRatio);
+  const grpc = pick((r) => r.grpcRatio);
+  const failed = runs.reduce((sum, r) => sum + r.failed, 0);
+  summary.stream_mem_ratio_rest = round2(rest.ratio);
+  summary.stream_mem_ratio_rest_spread = round3(rest.spread);
+  summary.stream_mem_ratio_grpc = round2(grpc.ratio);
+  summary.stream_mem_ratio_grpc_spread = round3(grpc.spread);
+  summary.stream_kib_per_open_stream = round2(Math.max(rest.run.restBytes, grpc.run.grpcBytes) / 1024);
+  rows.push([
+    `${OPEN_STREAMS} open streams, heap+external after GC`,
+    `REST ${kib(rest.run.restBytes)} KiB/stream (RSS +${rest.run.restRssKiB.toFixed(0)})`,
+    `gRPC ${kib(grpc.run.grpcBytes)} KiB/stream (RSS +${grpc.run.grpcRssKiB.toFixed(0)})`,
+    `in-process ${kib(rest.run.inprocessBytes)} / ${kib(grpc.run.inprocessBytes)} KiB`,
+    `ratio REST ${rest.ratio.toFixed(2)} ±${round3(rest.spread)}, gRPC ${grpc.ratio.toFixed(2)} ±${round3(grpc.spread)}; ${failed} failed; target ≤ 1.2`,
+  ]);
 }
 
-function ttfcGrpc(client: FlowServiceClient): Promise<number> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    let first = 0;
-    const call = client.tellStoryStream({ topic: 'a brave cat' });
-    call.on('data', () => (first ||= performance.now() - started));
-    call.on('end', () => resolve(first));
-    call.on('error', reject);
-  });
-}
-
-/** 5. Many slow streams open at once on each surface: memory per stream and event-loop delay. */
-async function manySlowStreams(): Promise<void> {
-  const server = await startOurServer({ OFFLINE_MODEL_LATENCY_MS: String(SLOW_CHUNK_MS) });
-  try {
-    const pid = server.child.pid!;
-    const base = `http://127.0.0.1:${server.ports.rest}`;
-    await fetch(`${base}/tellJoke?stream=true`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ data: {} }) }).then((r) => r.text());
-    const perStream: number[] = [];
-    const delays: number[] = [];
-    for (const surface of ['REST', 'gRPC'] as const) {
-      const before = await rssMiB(pid);
-      let peak = before;
-      const sampler = setInterval(() => void rssMiB(pid).then((rss) => (peak = Math.max(peak, rss))), 50);
-      const client = new FlowServiceClient(`127.0.0.1:${server.ports.grpc}`, credentials.createInsecure());
-      const calls = Array.from({ length: OPEN_STREAMS }, () =>
-        surface === 'REST'
-          ? fetch(`${base}/tellJoke?stream=true`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ data: {} }) }).then(async (r) => {
-              const text = await r.text();
-              if (!text.includes('"result"')) throw new Error('stream ended without a result');
-            })
-          : new Promise<void>((resolve, reject) => {
-              const call = client.tellJokeStream({});
-              let result = false;
-              call.on('data', (m: { result?: unknown }) => (result ||= m.result !== undefined));
-              call.on('end', () => (result ? resolve() : reject(new Error('no result'))));
-              call.on('error', reject);
-            }),
-      );
-      const outcomes = await Promise.allSettled(calls);
-      clearInterval(sampler);
-      client.close();
-      const failed = outcomes.filter((o) => o.status === 'rejected').length;
-      const health = (await (await fetch(`${base}/health`)).json()) as { eventLoop: { p99Ms: number } };
-      const kib = ((peak - before) * 1024) / OPEN_STREAMS;
-      perStream.push(kib);
-      delays.push(health.eventLoop.p99Ms);
-      rows.push([`${OPEN_STREAMS} slow streams (${surface})`, `${kib.toFixed(1)} KiB/stream`, `loop delay p99 ${health.eventLoop.p99Ms} ms`, `${failed} failed`]);
-    }
-    summary.stream_kib_per_open_stream = round(Math.max(...perStream));
-    summary.loop_delay_p99_ms = round(Math.max(...delays));
-  } finally {
-    await server.stop();
+/** 5b. Event-loop delay while OPEN_STREAMS slow streams arrive at once and run to their end. */
+async function loopDelay(): Promise<void> {
+  log(`event-loop delay: ${OPEN_STREAMS} slow streams`);
+  const { delays, rssMiB: rss } = await loopDelayWithSlowStreams(OPEN_STREAMS, SLOW_CHUNK_MS);
+  for (const d of delays) {
+    rows.push([
+      `${OPEN_STREAMS} slow streams (${d.label}), arrivals included`,
+      `loop delay p99 ${d.p99Ms.toFixed(1)} ms, max ${d.maxMs.toFixed(1)} ms`,
+      `GC pauses: longest ${d.gcMaxPauseMs.toFixed(0)} ms, total ${d.gcTotalPauseMs.toFixed(0)} ms`,
+      `${d.failed} failed, ${(d.durationMs / 1000).toFixed(1)} s`,
+      d.label.startsWith('ours') ? 'target p99 ≤ 50, max ≤ 250 ms' : 'reference',
+    ]);
   }
+  rows.push(['RSS of our server after them', `${Math.round(rss)} MiB`, '', '', '']);
+  const ours = delays.filter((d) => d.label.startsWith('ours'));
+  summary.loop_delay_p99_ms = round2(Math.max(...ours.map((d) => d.p99Ms)));
+  summary.loop_delay_max_ms = round2(Math.max(...ours.map((d) => d.maxMs)));
 }
 
 /**
@@ -209,25 +238,24 @@ async function manySlowStreams(): Promise<void> {
  * with GENKIT_TELEMETRY_DISABLED=1 (spans are still made, nothing is sent).
  */
 async function telemetryOverhead(): Promise<void> {
+  log('OTLP export on vs off');
   const sink = await startListeningScript('scripts/bench/otlp-sink.ts');
   const exporting = await startOurServer({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.ports.port}` });
   const silent = await startOurServer({ GENKIT_TELEMETRY_DISABLED: '1' });
-  const h2load = await h2loadAvailable();
   try {
-    for (const surface of h2load ? (['REST', 'gRPC'] as const) : (['REST'] as const)) {
-      const load = (server: BenchProcess) =>
-        surface === 'REST'
-          ? restLoad(`http://127.0.0.1:${server.ports.rest}/tellJoke`, JOKE, 64, SECONDS)
-          : grpcLoad(`http://127.0.0.1:${server.ports.grpc}/genkit.flows.v1.FlowService/TellJoke`, FRAME, 64, SECONDS);
-      await Promise.all([load(exporting), load(silent)].map((p) => p.catch(() => undefined)));
-      const results = await alternate(
-        () => load(exporting),
-        () => load(silent),
-      );
-      const ratio = median(results.map(([a, b]) => a.rps / b.rps));
-      rows.push([`${surface} c=64, OTLP export on vs off`, `on ${fmt(results, 0)}`, `off ${fmt(results, 1)}`, `ratio ${ratio.toFixed(2)}`]);
-      summary[`otlp_on_off_ratio_${surface.toLowerCase()}`] = round(ratio);
-    }
+    const rest = (server: BenchProcess) => restLoad(`http://127.0.0.1:${server.ports.rest}/tellJoke`, JOKE, 64, SECONDS);
+    const grpc = (server: BenchProcess) => grpcLoad(`http://127.0.0.1:${server.ports.grpc}/genkit.flows.v1.FlowService/TellJoke`, FRAME, 64, SECONDS);
+    await Promise.all([rest(exporting), rest(silent), grpc(exporting), grpc(silent)]);
+    const { ratios } = await pairedRounds(
+      { restOn: () => rest(exporting), restOff: () => rest(silent), grpcOn: () => grpc(exporting), grpcOff: () => grpc(silent) },
+      { rest: ['restOn', 'restOff'], grpc: ['grpcOn', 'grpcOff'] },
+      // Not a headline: a fixed number of rounds.
+      { ...(quick ? SIDE_ROUNDS : HEADLINE_ROUNDS), converge: [], log },
+    );
+    rows.push(ratioRow('REST c=64, OTLP export on vs off', 'on', 'off', ratios.rest!, ''));
+    rows.push(ratioRow('gRPC c=64, OTLP export on vs off', 'on', 'off', ratios.grpc!, ''));
+    putRatio('otlp_on_off_ratio_rest', ratios.rest!);
+    putRatio('otlp_on_off_ratio_grpc', ratios.grpc!);
   } finally {
     await Promise.all([exporting.stop(), silent.stop(), sink.stop()]);
   }
@@ -248,35 +276,48 @@ async function firstServed(ours: BenchProcess, spawnedAt: number): Promise<numbe
   return performance.now() - spawnedAt;
 }
 
-/** Runs A and B alternately (order flipped each round), so drift hits both alike. */
-async function alternate(a: () => Promise<LoadResult>, b: () => Promise<LoadResult>): Promise<[LoadResult, LoadResult][]> {
-  const results: [LoadResult, LoadResult][] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    if (round % 2 === 0) {
-      const ra = await a();
-      results.push([ra, await b()]);
-    } else {
-      const rb = await b();
-      results.push([await a(), rb]);
-    }
-  }
-  return results;
+/** A table row: the median round's own rates, so the row agrees with its ratio. */
+function ratioRow(name: string, aName: string, bName: string, r: RatioResult, target: string): string[] {
+  const side = (label: string, x: LoadResult) =>
+    `${label} ${Math.round(x.rps)}/s p50 ${x.p50Ms.toFixed(1)} ms p99 ${x.p99Ms.toFixed(1)} ms${x.errors ? ` (${x.errors} errors)` : ''}`;
+  return [
+    name,
+    side(aName, r.a),
+    side(bName, r.b),
+    `ratio ${r.ratio.toFixed(2)} ±${r.spread.toFixed(3)} (${r.min.toFixed(2)}–${r.max.toFixed(2)}, ${r.rounds} rounds${r.converged ? '' : ', spread above ±0.05'})`,
+    target,
+  ];
 }
 
-function fmt(results: [LoadResult, LoadResult][], side: 0 | 1): string {
-  const pick = (f: (r: LoadResult) => number) => median(results.map((pair) => f(pair[side])));
-  const errors = results.reduce((sum, pair) => sum + pair[side].errors, 0);
-  return `${Math.round(pick((r) => r.rps))}/s p50 ${pick((r) => r.p50Ms).toFixed(1)} ms p99 ${pick((r) => r.p99Ms).toFixed(1)} ms${errors ? ` (${errors} errors)` : ''}`;
+/** The bench's ratio definition for per-round side measurements: median of a[i]/b[i], that round's values, MAD. */
+function pairedMedian(a: number[], b: number[]): { ratio: number; spread: number; min: number; max: number; a: number; b: number } {
+  const perRound = a.map((value, i) => value / b[i]!);
+  const ratio = median(perRound);
+  const round = perRound.indexOf(ratio);
+  return {
+    ratio,
+    spread: median(perRound.map((r) => Math.abs(r - ratio))),
+    min: Math.min(...perRound),
+    max: Math.max(...perRound),
+    a: a[round]!,
+    b: b[round]!,
+  };
 }
 
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
+function putRatio(key: string, r: RatioResult): void {
+  summary[key] = round2(r.ratio);
+  summary[`${key}_spread`] = round3(r.spread);
 }
 
-function printTable(): void {
+function finish(): void {
   const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);
-  for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  |  ')}\n`);
+  for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  |  ').trimEnd()}\n`);
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
+
+const round2 = (value: number) => Math.round(value * 100) / 100;
+const round3 = (value: number) => Math.round(value * 1000) / 1000;
+const kib = (bytes: number) => (bytes / 1024).toFixed(1);
 
 main().catch((e: unknown) => {
   process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);

@@ -39,12 +39,12 @@ export function createFlowContextProvider(options: FlowContextOptions): ContextP
     const context: FlowContext = { requestId: requestIdFrom(request.headers), response: {} };
     if (keys.length === 0) return context;
     const presented = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
-    if (!presented) throw unauthenticated('Missing API key: send "Authorization: Bearer <key>".');
+    if (!presented) throw unauthenticated('Missing API key: send "Authorization: Bearer <key>".', 'API_KEY_MISSING');
     const digest = sha256(presented);
     let match: string | undefined;
     // Check every key (no early exit), so timing does not reveal which one matched.
     for (const key of keys) if (timingSafeEqual(key.digest, digest)) match ??= key.name;
-    if (!match) throw unauthenticated('Invalid API key.');
+    if (!match) throw unauthenticated('Invalid API key.', 'API_KEY_INVALID');
     return { ...context, auth: { name: match } };
   };
 }
@@ -53,6 +53,6 @@ function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
-function unauthenticated(message: string): GenkitError {
-  return new GenkitError({ status: 'UNAUTHENTICATED', message });
+function unauthenticated(message: string, reason: 'API_KEY_MISSING' | 'API_KEY_INVALID'): GenkitError {
+  return new GenkitError({ status: 'UNAUTHENTICATED', message, detail: { reason } });
 }

@@ -10,6 +10,7 @@ import { createRestApp } from '../rest/app.js';
 import { DEBUG_TURNS_ON, type ServerConfig } from './config.js';
 import { createFlowContextProvider } from './flow-context.js';
 import { startEventLoopMonitor } from './event-loop-monitor.js';
+import { createAdmissionPacer, ADMISSIONS_PER_TURN } from './admission-pacer.js';
 import { createSharedState } from './shared-state.js';
 
 export interface RunningServer {
@@ -45,11 +46,13 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   let draining = false;
   const isDraining = () => draining;
   const contextProvider = createFlowContextProvider({ apiKeys: config.apiKeys });
+  const pacer = createAdmissionPacer(ADMISSIONS_PER_TURN);
 
   const app = createRestApp({
     flows,
     contextProvider,
     limiter,
+    pacer,
     logger,
     maxBodySize: config.maxBodySize,
     corsAllowedOrigins: config.corsAllowedOrigins,
@@ -81,6 +84,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       reflection: config.grpcReflection,
       contextProvider,
       limiter,
+      pacer,
       logger,
       isDraining,
       streams,

@@ -37,7 +37,7 @@ export async function startTelemetry(selection: TelemetrySelection, logger: Logg
   // Genkit starts a flow's span as a new trace root unless told otherwise;
   // it must be a child of the HTTP or RPC server span.
   disableOTelRootSpanDetection();
-  // Server spans are ours (rest/middleware/server-span.ts, grpc/trace-interceptor.ts): no library patching.
+  // Server spans are ours (rest/middleware/server-span.ts, grpc/call-gateway.ts): no library patching.
   const base: SdkConfig = { serviceName: selection.serviceName, instrumentations: [] };
 
   let exporting = selection.export.kind;

@@ -126,7 +126,16 @@ async function runImage(t: TestContext, tag: string): Promise<void> {
     assert.equal(code, 0, server.text.join('\n'));
     t.diagnostic('the image ran under buildah run --isolation chroot as user node: REST, gRPC, /health, exit 0 on SIGTERM');
   } finally {
-    if (server && server.child.exitCode === null) server.child.kill('SIGKILL');
+    if (server && server.child.exitCode === null) {
+      // Without a PID namespace, killing buildah would leave node running: kill the whole tree.
+      for (const pid of [...descendants(server.child.pid!).reverse(), server.child.pid!]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
     await run('buildah', ['rm', name]).catch(() => undefined);
   }
 }

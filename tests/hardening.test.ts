@@ -135,7 +135,11 @@ describe('REST security headers, CORS and trusted hosts', () => {
   it('refuses an untrusted Host with 400 and serves a trusted one', async () => {
     const untrusted = await rawGet(server.restPort, '/tellJoke', { host: 'evil.example' });
     assert.equal(untrusted.status, 400);
-    assert.deepEqual(JSON.parse(untrusted.body), { status: 'INVALID_ARGUMENT', message: 'Untrusted Host header.' });
+    assert.deepEqual(JSON.parse(untrusted.body), {
+      status: 'INVALID_ARGUMENT',
+      message: 'Untrusted Host header.',
+      details: { errorInfo: { reason: 'INVALID_ARGUMENT', domain: 'genkit-flow-gateway' } },
+    });
     const trusted = await rawGet(server.restPort, '/tellJoke', { host: 'api.example.com' });
     assert.equal(trusted.status, 200);
   });

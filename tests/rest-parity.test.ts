@@ -111,7 +111,11 @@ describe('REST parity with a plain startFlowServer of the same flows', () => {
       assert.match(a.contentType ?? '', /text\/html/);
       assert.match(a.body, /SyntaxError[\s\S]*at JSON\.parse[\s\S]*node_modules\/body-parser/);
       assert.equal(b.status, 400);
-      assert.deepEqual(JSON.parse(b.body), { status: 'INVALID_ARGUMENT', message: 'Malformed JSON in the request body.' });
+      assert.deepEqual(JSON.parse(b.body), {
+        status: 'INVALID_ARGUMENT',
+        message: 'Malformed JSON in the request body.',
+        details: { errorInfo: { reason: 'MALFORMED_REQUEST', domain: 'genkit-flow-gateway' } },
+      });
     });
 
     it('CORS: plain allows every origin; ours sends no CORS header by default', async () => {

@@ -45,7 +45,11 @@ describe('REST input validation', () => {
   it('rejects malformed JSON with a JSON 400, not express\'s HTML page', async () => {
     const res = await postRaw(`${server.baseUrl}/tellJoke`, '{"data": {"name": ', { 'content-type': 'application/json' });
     assert.equal(res.status, 400);
-    assert.deepEqual(JSON.parse(res.text), { status: 'INVALID_ARGUMENT', message: 'Malformed JSON in the request body.' });
+    assert.deepEqual(JSON.parse(res.text), {
+      status: 'INVALID_ARGUMENT',
+      message: 'Malformed JSON in the request body.',
+      details: { errorInfo: { reason: 'MALFORMED_REQUEST', domain: 'genkit-flow-gateway' } },
+    });
   });
 
   it('rejects a missing body with 400 INVALID_ARGUMENT', async () => {
@@ -76,13 +80,18 @@ describe('REST input validation', () => {
     assert.deepEqual(JSON.parse(res.text), {
       status: 'RESOURCE_EXHAUSTED',
       message: 'Request body exceeds the limit of 1048576 bytes.',
+      details: { errorInfo: { reason: 'REQUEST_TOO_LARGE', domain: 'genkit-flow-gateway' } },
     });
   });
 
   it('answers an unknown path with a JSON 404', async () => {
     const res = await postRaw(`${server.baseUrl}/noSuchFlow`, '{}', { 'content-type': 'application/json' });
     assert.equal(res.status, 404);
-    assert.deepEqual(JSON.parse(res.text), { status: 'NOT_FOUND', message: 'No flow at POST /noSuchFlow.' });
+    assert.deepEqual(JSON.parse(res.text), {
+      status: 'NOT_FOUND',
+      message: 'No flow at POST /noSuchFlow.',
+      details: { errorInfo: { reason: 'NOT_FOUND', domain: 'genkit-flow-gateway' } },
+    });
   });
 
   it('keeps serving after every rejection', async () => {

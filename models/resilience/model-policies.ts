@@ -96,7 +96,7 @@ export function createModelPolicies(settings: ResilienceSettings): ModelPolicies
           throw new GenkitError({
             status: 'UNAVAILABLE',
             message: `The model is unavailable (circuit open after repeated upstream failures); retry in ${retryAfterSeconds} s.`,
-            detail: { retryAfterSeconds },
+            detail: { retryAfterSeconds, reason: 'MODEL_UNAVAILABLE' },
           });
         }
         throw e;

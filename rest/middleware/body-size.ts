@@ -10,6 +10,6 @@ export function bodySizeLimit(maxBytes: number): RequestHandler {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared <= maxBytes) return next();
     res.setHeader('Connection', 'close');
-    sendError(res, genkitError('RESOURCE_EXHAUSTED', `Request body exceeds the limit of ${maxBytes} bytes.`), 413);
+    sendError(res, genkitError('RESOURCE_EXHAUSTED', `Request body exceeds the limit of ${maxBytes} bytes.`, { reason: 'REQUEST_TOO_LARGE' }), 413);
   };
 }

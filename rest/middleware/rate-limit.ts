@@ -16,7 +16,13 @@ export function rateLimit(limiter: SharedRateLimiter): RequestHandler {
       res.setHeader('RateLimit-Reset', String(decision.resetSeconds));
       if (decision.allowed) return next();
       res.setHeader('Retry-After', String(decision.resetSeconds));
-      sendError(res, genkitError('RESOURCE_EXHAUSTED', `Rate limit exceeded: retry in ${decision.resetSeconds} s.`));
+      sendError(
+        res,
+        genkitError('RESOURCE_EXHAUSTED', `Rate limit exceeded: retry in ${decision.resetSeconds} s.`, {
+          reason: 'RATE_LIMITED',
+          retryAfterSeconds: decision.resetSeconds,
+        }),
+      );
     }, next);
   };
 }

@@ -3,9 +3,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import autocannon from 'autocannon';
 
-/** Load generators: autocannon for REST, h2load for gRPC (a Node client would measure itself). */
+/**
+ * Load generation with h2load (Debian's nghttp2-client) on both surfaces:
+ * HTTP/1.1 for REST (`--h1`), HTTP/2 for gRPC. A C client spends far less
+ * of the two shared cores than a Node one (autocannon) would, and it opens
+ * its connections and warms them (`--warm-up-time`) before the measured
+ * part starts, so a p99 measures serving, not connection set-up.
+ */
 
 const run = promisify(execFile);
 
@@ -14,23 +19,30 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** Requests completed in the measured part. */
+  requests: number;
 }
 
-export async function restLoad(url: string, body: string, connections: number, seconds: number): Promise<LoadResult> {
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body,
-    connections,
-    duration: seconds,
-  });
-  return {
-    rps: result.requests.average,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    errors: result.errors + result.non2xx + result.timeouts,
-  };
+/** Seconds of load on the already-open connections before measuring starts. */
+export const WARM_UP_SECONDS = 1;
+
+/**
+ * h2load is required, never silently skipped: installed with apt-get when
+ * possible (root or sudo), otherwise the bench stops with what to install.
+ */
+export async function requireH2load(log: (line: string) => void): Promise<void> {
+  if (await h2loadAvailable()) return;
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
+  log('h2load not found: installing Debian\'s nghttp2-client (apt-get install -y nghttp2-client)');
+  try {
+    const [command, ...args] = [...sudo, 'apt-get', 'install', '-y', '-q', 'nghttp2-client'];
+    await run(command!, args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  } catch {
+    // Falls through to the check below.
+  }
+  if (!(await h2loadAvailable())) {
+    throw new Error('the bench needs h2load: install Debian\'s nghttp2-client (apt-get install nghttp2-client) and run it again');
+  }
 }
 
 export async function h2loadAvailable(): Promise<boolean> {
@@ -42,6 +54,11 @@ export async function h2loadAvailable(): Promise<boolean> {
   }
 }
 
+/** REST load: `connections` HTTP/1.1 keep-alive connections, one request in flight on each. */
+export function restLoad(url: string, body: string, connections: number, seconds: number): Promise<LoadResult> {
+  return h2load(url, Buffer.from(body), ['--h1', '-c', String(connections), '-m', '1', '-H', 'content-type: application/json'], seconds);
+}
+
 /** A gRPC request body on the wire: 1 byte "not compressed", 4 bytes length, the message. */
 export function grpcFrame(message: Uint8Array): Buffer {
   const frame = Buffer.alloc(5 + message.length);
@@ -50,38 +67,40 @@ export function grpcFrame(message: Uint8Array): Buffer {
   return frame;
 }
 
-/** Unary gRPC load with h2load: `concurrency` streams spread over up to 8 connections. */
-export async function grpcLoad(url: string, frame: Buffer, concurrency: number, seconds: number): Promise<LoadResult> {
+/** Unary gRPC load: `concurrency` streams spread over up to 8 HTTP/2 connections. */
+export function grpcLoad(url: string, frame: Buffer, concurrency: number, seconds: number): Promise<LoadResult> {
+  const clients = Math.min(concurrency, 8);
+  return h2load(
+    url,
+    frame,
+    ['-c', String(clients), '-m', String(Math.ceil(concurrency / clients)), '-H', 'content-type: application/grpc', '-H', 'te: trailers'],
+    seconds,
+  );
+}
+
+async function h2load(url: string, body: Buffer, args: string[], seconds: number): Promise<LoadResult> {
   const dir = await mkdtemp(join(tmpdir(), 'h2load-'));
   try {
     const bodyFile = join(dir, 'body.bin');
     const logFile = join(dir, 'requests.log');
-    await writeFile(bodyFile, frame);
-    const clients = Math.min(concurrency, 8);
+    await writeFile(bodyFile, body);
     const { stdout } = await run(
       'h2load',
-      [
-        '-c', String(clients),
-        '-m', String(Math.ceil(concurrency / clients)),
-        '-D', String(seconds),
-        '-d', bodyFile,
-        '-H', 'content-type: application/grpc',
-        '-H', 'te: trailers',
-        '--log-file', logFile,
-        url,
-      ],
+      [...args, '-D', String(seconds), '--warm-up-time', String(WARM_UP_SECONDS), '-d', bodyFile, '--log-file', logFile, url],
       { maxBuffer: 16 * 1024 * 1024 },
     );
-    const rps = Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(stdout)?.[1] ?? 0);
+    const requests = Number(/requests: \d+ total, \d+ started, (\d+) done/.exec(stdout)?.[1] ?? 0);
     const failed = Number(/(\d+) failed/.exec(stdout)?.[1] ?? 0) + Number(/(\d+) errored/.exec(stdout)?.[1] ?? 0);
-    // --log-file: one line per request, "<start µs>\t<HTTP status>\t<duration µs>".
+    const non2xx = /status codes: \d+ 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(stdout);
+    const badStatus = non2xx ? Number(non2xx[1]) + Number(non2xx[2]) + Number(non2xx[3]) : 0;
+    // --log-file: one line per request of the measured part, "<start µs>\t<HTTP status>\t<duration µs>".
     const durations = (await readFile(logFile, 'utf8'))
       .trim()
       .split('\n')
       .map((line) => Number(line.split('\t')[2]) / 1000)
       .filter(Number.isFinite)
       .sort((a, b) => a - b);
-    return { rps, p50Ms: percentile(durations, 50), p99Ms: percentile(durations, 99), errors: failed };
+    return { rps: requests / seconds, p50Ms: percentile(durations, 50), p99Ms: percentile(durations, 99), errors: failed + badStatus, requests };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

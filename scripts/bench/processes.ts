@@ -1,7 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
 import { REPO_ROOT } from '../../grpc/generated-paths.js';
+import type { ProbeRequest } from './probe-types.js';
 
 /** Server processes for the bench: started on 127.0.0.1, ports read from their output. */
 
@@ -10,10 +13,24 @@ export interface BenchProcess {
   /** ms from spawn until the process printed its port(s). */
   readyMs: number;
   ports: Record<string, number>;
+  /** Sends a command over IPC (scripts/bench/probe.mjs, or the script's own) and resolves with the reply. */
+  probe<T>(request: DistributiveOmit<ProbeRequest, 'id'> | { cmd: string; [field: string]: unknown }): Promise<T>;
   stop(): Promise<void>;
 }
 
-const TSX = ['--import', 'tsx'];
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * --expose-gc and the probe: the bench can force a GC and read memory, loop
+ * delay and allocation. JavaScript entry points (dist/main.js, as `npm start`
+ * runs it) run without tsx; TypeScript ones (the baselines) with it.
+ */
+const probeArgs = (entry: string) => ['--expose-gc', ...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []), '--import', './scripts/bench/probe.mjs'];
+
+/** Builds dist/ (what `npm start` runs); incremental, so quick when nothing changed. */
+export async function buildDist(): Promise<void> {
+  await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT });
+}
 
 /** Spawns a TypeScript entry point and resolves once every named port has been printed. */
 export async function startProcess(
@@ -22,10 +39,18 @@ export async function startProcess(
   portPatterns: Record<string, (line: string) => number | undefined>,
 ): Promise<BenchProcess> {
   const started = performance.now();
-  const child = spawn(process.execPath, [...TSX, entry], {
+  const child = spawn(process.execPath, [...probeArgs(entry), entry], {
     cwd: REPO_ROOT,
     env: { ...process.env, GEMINI_API_KEY: '', GOOGLE_API_KEY: '', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  let nextId = 0;
+  const pending = new Map<number, { resolve: (value: never) => void; reject: (e: Error) => void }>();
+  child.on('message', (reply: { id: number; result?: unknown; error?: string }) => {
+    const waiter = pending.get(reply.id);
+    pending.delete(reply.id);
+    if (reply.error !== undefined) waiter?.reject(new Error(`${entry} probe: ${reply.error}`));
+    else waiter?.resolve(reply.result as never);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ports: Record<string, number> = {};
@@ -48,6 +73,12 @@ export async function startProcess(
     child,
     readyMs: performance.now() - started,
     ports,
+    probe: <T>(request: DistributiveOmit<ProbeRequest, 'id'> | { cmd: string; [field: string]: unknown }) =>
+      new Promise<T>((resolve, reject) => {
+        const id = nextId++;
+        pending.set(id, { resolve: resolve as (value: never) => void, reject });
+        child.send({ ...request, id });
+      }),
     stop: async () => {
       child.kill('SIGTERM');
       const force = setTimeout(() => child.kill('SIGKILL'), 5000);
@@ -57,7 +88,7 @@ export async function startProcess(
   };
 }
 
-/** Our server, as `npm start` runs it, with the limiter raised out of the way. */
+/** Our server, as `npm start` runs it (node dist/main.js; call buildDist first), with the limiter raised out of the way. */
 export function startOurServer(env: Record<string, string> = {}): Promise<BenchProcess> {
   const json = (line: string) => {
     try {
@@ -67,7 +98,7 @@ export function startOurServer(env: Record<string, string> = {}): Promise<BenchP
     }
   };
   return startProcess(
-    'main.ts',
+    'dist/main.js',
     { PORT: '0', GRPC_PORT: '0', HOST: '127.0.0.1', RATE_LIMIT: '100000000/second', LOG_FORMAT: 'json', ...env },
     {
       rest: (line) => (json(line).msg?.startsWith('REST listening') ? json(line).port : undefined),
@@ -85,4 +116,10 @@ export async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kib = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
   return kib / 1024;
+}
+
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc, 100 ticks per second). */
+export async function cpuMs(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }

@@ -23,6 +23,7 @@ export interface StartupResult {
   startup_ms: number;
   startup_ms_plain: number;
   startup_ratio: number;
+  startup_ratio_spread: number;
   idle_rss_mb: number;
   idle_rss_mb_plain: number;
   idle_rss_ratio: number;
@@ -56,18 +57,21 @@ export async function measureStartup(rounds = 5): Promise<StartupResult> {
       ours.push(await startOurs());
     }
   }
-  const ms = median(ours.map((s) => s.ms));
-  const msPlain = median(plain.map((s) => s.ms));
-  const rss = median(ours.map((s) => s.rssMiB));
-  const rssPlain = median(plain.map((s) => s.rssMiB));
+  // The bench's one ratio definition: the median of the per-round ratios, with the median round's
+  // own numbers next to it, and the median absolute deviation as the spread.
+  const ratios = ours.map((s, i) => s.ms / plain[i]!.ms);
+  const medianRound = ratios.indexOf(medianElement(ratios));
+  const rssRatios = ours.map((s, i) => s.rssMiB / plain[i]!.rssMiB);
+  const rssRound = rssRatios.indexOf(medianElement(rssRatios));
   return {
-    startup_ms: Math.round(ms),
-    startup_ms_plain: Math.round(msPlain),
-    startup_ratio: round2(ms / msPlain),
-    idle_rss_mb: Math.round(rss),
-    idle_rss_mb_plain: Math.round(rssPlain),
-    idle_rss_ratio: round2(rss / rssPlain),
-    startup_ratios: ours.map((s, i) => round2(s.ms / plain[i]!.ms)),
+    startup_ms: Math.round(ours[medianRound]!.ms),
+    startup_ms_plain: Math.round(plain[medianRound]!.ms),
+    startup_ratio: round2(ratios[medianRound]!),
+    startup_ratio_spread: round3(medianElement(ratios.map((r) => Math.abs(r - ratios[medianRound]!)))),
+    idle_rss_mb: Math.round(ours[rssRound]!.rssMiB),
+    idle_rss_mb_plain: Math.round(plain[rssRound]!.rssMiB),
+    idle_rss_ratio: round2(rssRatios[rssRound]!),
+    startup_ratios: ratios.map(round2),
   };
 }
 
@@ -117,10 +121,13 @@ async function rssMiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+/** The middle element (the upper middle for an even count), so a median names one round. */
+function medianElement(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
 }
 
 function round2(value: number): number {
@@ -131,7 +138,7 @@ function round2(value: number): number {
 export function startupRow(r: StartupResult): string[] {
   return [
     'cold start (dist/main.js vs plain startFlowServer, 1 flow)',
-    `${r.startup_ms} vs ${r.startup_ms_plain} ms, ratio ${r.startup_ratio} (rounds ${r.startup_ratios.join(' ')})`,
+    `${r.startup_ms} vs ${r.startup_ms_plain} ms, ratio ${r.startup_ratio} ±${r.startup_ratio_spread} (rounds ${r.startup_ratios.join(' ')})`,
     `idle RSS ${r.idle_rss_mb} vs ${r.idle_rss_mb_plain} MiB, ratio ${r.idle_rss_ratio}`,
   ];
 }
