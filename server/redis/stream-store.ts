@@ -187,6 +187,10 @@ function decode(fields: string[]): StreamEvent | null {
   const data = JSON.parse(payload) as unknown;
   if (type === 'c') return { kind: 'chunk', data };
   if (type === 'd') return { kind: 'done', data };
-  const error = (data ?? {}) as { status?: GenkitError['status']; message?: string };
-  return { kind: 'error', error: new GenkitError({ status: error.status ?? 'INTERNAL', message: error.message ?? 'Internal Error' }) };
+  // The callable error JSON as stored: status, message and (AIP-193) details come back as sent live.
+  const error = (data ?? {}) as { status?: GenkitError['status']; message?: string; details?: unknown };
+  return {
+    kind: 'error',
+    error: new GenkitError({ status: error.status ?? 'INTERNAL', message: error.message ?? 'Internal Error', ...(error.details === undefined ? {} : { detail: error.details }) }),
+  };
 }
