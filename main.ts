@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { ConfigError, parseCli } from './server/config.js';
 import { createLogger, routeGenkitLogs } from './server/logger.js';
 import { startServer } from './server/start-server.js';
@@ -22,6 +23,13 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: cli.config.logLevel, format: cli.config.logFormat });
   routeGenkitLogs(logger);
+  if (cli.config.workers > 1 && cluster.isPrimary) {
+    // WEB_CONCURRENCY > 1: this process only supervises; each worker runs the rest of main().
+    const { runPrimary } = await import('./server/cluster.js');
+    await runPrimary(cli.config, logger);
+    logger.flush(() => process.exit());
+    return;
+  }
   // Tracing first: the tracer provider must exist before the first request.
   const telemetry = await startTelemetry(cli.config.telemetry, logger);
   const server = await startServer(cli.config, logger);

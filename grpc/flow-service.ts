@@ -19,7 +19,9 @@ import type { FlowContext } from '../server/flow-context.js';
 import type { InFlightCalls } from '../server/in-flight-calls.js';
 import { normalizeError } from '../server/normalize-error.js';
 import { streamLimitError } from '../server/stream-admission.js';
+import type { DurableStreams } from '../server/streams/durable-streams.js';
 import { callStateOf, type CallState } from './call-gateway.js';
+import { DurableRpc } from './durable-stream.js';
 import { grpcStatusOf } from './error-status.js';
 import { INVALID_UTF8, type MessageConverter } from './message-converter.js';
 import type { RpcModel, ServiceModel } from './service-model.js';
@@ -42,6 +44,8 @@ export interface FlowServiceOptions {
   logger: Logger;
   /** Streaming calls take a MAX_CONCURRENT_STREAMS slot here (shared with REST). */
   calls: InFlightCalls;
+  /** Resumable streams (x-genkit-stream-id metadata); null: a stream ends with its call. */
+  streams?: DurableStreams | null;
   /** Spreads bursts of new calls over event-loop turns (shared with REST); none: no pacing. */
   pacer?: AdmissionPacer;
 }
@@ -96,20 +100,31 @@ async function serveStream(call: ServerWritableStream<Decoded, unknown>, rpc: Rp
     call.emit('error', toServiceError(streamLimitError(), signal, rpc, options.logger));
     return;
   }
+  // Durable (resumable): the flow outlives the call, except past its deadline.
+  const durable = options.streams ? new DurableRpc(call, options.streams, flow.__action.name, signal) : null;
+  const flowSignal = durable?.signal ?? signal;
+  const encode = (message: object) => options.converter.fromFlowJson(rpc.responseMessage, message);
+  let stream: Awaited<ReturnType<DurableRpc['open']>> | null = null;
   try {
     const input = prepare(call.request, rpc, flow, options);
+    if (durable?.resumeId) return await durable.resume(encode);
+    stream = durable ? await durable.open() : null;
     const { result } = await flow.run(input, {
       context,
-      abortSignal: signal,
+      abortSignal: flowSignal,
       onChunk: (chunk: unknown) => {
-        if (!signal.aborted) call.write(options.converter.fromFlowJson(rpc.responseMessage, { chunk }));
+        stream?.write(chunk);
+        if (!signal.aborted) call.write(encode({ chunk }));
       },
     });
-    call.write(options.converter.fromFlowJson(rpc.responseMessage, { result }));
+    await stream?.done(result);
+    if (call.cancelled) return;
+    call.write(encode({ result }));
     call.end();
   } catch (e: unknown) {
+    await stream?.error(normalizeError(e, flowSignal));
     // grpc-js sends an 'error' emitted on a server stream as the call's status.
-    if (!signal.aborted) call.emit('error', toServiceError(e, signal, rpc, options.logger));
+    if (!signal.aborted) call.emit('error', toServiceError(e, flowSignal, rpc, options.logger));
   } finally {
     release();
   }

@@ -9,6 +9,7 @@ import type { SharedRateLimiter } from '../server/rate-limiter.js';
 import type { InFlightCalls } from '../server/in-flight-calls.js';
 import type { WarningSummary } from '../server/warning-summary.js';
 import { guardGrpcConnections, grpcServerOptions, type GrpcLimits } from './http2-limits.js';
+import type { DurableStreams } from '../server/streams/durable-streams.js';
 import * as generatedMessages from '../generated/ts/genkit/flows/v1/flows.js';
 import { FlowServiceService } from '../generated/ts/genkit/flows/v1/flows.js';
 import { flowService } from './flow-service.js';
@@ -33,6 +34,8 @@ export interface GrpcServerOptions {
   logger: Logger;
   /** True once shutdown has begun. */
   isDraining: () => boolean;
+  /** Resumable `<Flow>Stream` calls (x-genkit-stream-id metadata). */
+  streams?: DurableStreams | null;
   /** Spreads bursts of new calls over event-loop turns (the same pacer as REST). */
   pacer?: AdmissionPacer;
   /** Adds server reflection; injected so this module does not depend on how descriptors are loaded. */
@@ -92,6 +95,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     converter,
     logger: options.logger,
     calls: options.calls,
+    streams: options.streams ?? null,
     pacer: options.pacer,
   });
   server.addService(definition, implementation);

@@ -5,6 +5,7 @@ import type { AnyFlow } from '../flows/index.js';
 import type { AdmissionPacer } from '../server/admission-pacer.js';
 import type { SharedRateLimiter } from '../server/rate-limiter.js';
 import type { InFlightCalls } from '../server/in-flight-calls.js';
+import type { DurableStreams } from '../server/streams/durable-streams.js';
 import { apiDocs, type ApiDocsOptions } from './api-docs.js';
 import { errorHandler, notFound } from './errors.js';
 import { flowRoutes } from './flow-routes.js';
@@ -45,6 +46,8 @@ export interface RestAppOptions {
   calls: InFlightCalls;
   /** Serve /openapi.json and /docs (debug or API_DOCS=true). */
   apiDocs: ApiDocsOptions | null;
+  /** Resumable streams (x-genkit-stream-id); null: streams end with their connection. */
+  streams?: DurableStreams | null;
   /** Spreads bursts of new calls over event-loop turns (shared with gRPC); none: no pacing. */
   pacer?: AdmissionPacer;
   /** API_KEYS is set: /openapi.json, /docs and the /health detail need a key too. */
@@ -90,6 +93,7 @@ export function createRestApp(options: RestAppOptions): Express {
       maxBodySize: options.maxBodySize,
       contextProvider: options.contextProvider,
       calls: options.calls,
+      streams: options.streams,
     }),
   );
   app.use(notFound);

@@ -8,6 +8,8 @@ import type { FlowContext } from '../server/flow-context.js';
 import { withErrorDetails } from '../server/error-details.js';
 import type { InFlightCalls } from '../server/in-flight-calls.js';
 import { abortReasons, normalizeError } from '../server/normalize-error.js';
+import type { DurableStreams } from '../server/streams/durable-streams.js';
+import { cancelStream, durableStreamManager, isStreamingRequest } from './durable-stream-routes.js';
 import { genkitError, sendError } from './errors.js';
 import { flattenHeaderBlock } from './header-block.js';
 import { rejectDeepJson } from './json-depth.js';
@@ -25,6 +27,8 @@ export interface FlowRouteOptions {
   contextProvider: ContextProvider;
   /** Registry of calls in progress (shutdown ends the ones left). */
   calls: InFlightCalls;
+  /** Resumable streams (x-genkit-stream-id); null: streams end with their connection. */
+  streams?: DurableStreams | null;
 }
 
 export function flowRoutes(flows: readonly AnyFlow[], options: FlowRouteOptions): Router {
@@ -39,9 +43,13 @@ export function flowRoutes(flows: readonly AnyFlow[], options: FlowRouteOptions)
       // instead of running it a second time (falls back to the provider if it did not run).
       const computed = res.locals[FLOW_CONTEXT] as FlowContext | undefined;
       const contextProvider: ContextProvider = computed ? () => computed : options.contextProvider;
-      const handler = expressHandler(servedFlow(flow, res, options.calls), { contextProvider });
+      // Streaming calls are durable (resumable with x-genkit-stream-id): their flow outlives the connection.
+      const durable = options.streams && isStreamingRequest(req) ? new AbortController() : null;
+      const streamManager = durable && options.streams ? durableStreamManager(options.streams, flow, res, durable) : undefined;
+      const handler = expressHandler(servedFlow(flow, res, options.calls, durable), { contextProvider, streamManager });
       return handler(req, res, next);
     });
+    if (options.streams) router.delete(route, spanRoute(route), cancelStream(options.streams, flow));
   }
   return router;
 }
@@ -55,23 +63,27 @@ export function flowRoutes(flows: readonly AnyFlow[], options: FlowRouteOptions)
  *   is gone, and that aborts the signal handed to `flow.run`.
  * - Response headers only this layer can set: X-Cache from the flow's
  *   report, Retry-After when the model circuit is open.
+ * - A durable stream (`durable` is its controller) is the exception: neither
+ *   the client leaving nor expressHandler's signal stops it, only a cancel.
  */
-function servedFlow(flow: AnyFlow, res: Response, calls: InFlightCalls): AnyFlow {
-  const controller = new AbortController();
-  const untrack = calls.track(controller);
-  res.on('close', () => {
-    untrack();
-    if (!res.writableFinished) controller.abort(abortReasons.cancelled());
-  });
+function servedFlow(flow: AnyFlow, res: Response, calls: InFlightCalls, durable: AbortController | null = null): AnyFlow {
+  const controller = durable ?? new AbortController();
+  if (!durable) {
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort(abortReasons.cancelled());
+    });
+  }
   const run: AnyFlow['run'] = async (input, opts) => {
     // A stream's headers are already stored here: let their build-up go (it lives as long as the stream).
     flattenHeaderBlock(res);
     // expressHandler's own signal (request 'close'/'timeout') aborts ours too; linked by hand because
     // AbortSignal.any costs noticeably more per request on Node 20.
-    const outer = opts?.abortSignal;
+    const outer = durable ? undefined : opts?.abortSignal;
     const forward = () => controller.abort(outer?.reason);
     if (outer?.aborted) forward();
     else outer?.addEventListener('abort', forward, { once: true });
+    // Tracked while the flow runs: at the end of the shutdown grace period it is aborted with UNAVAILABLE.
+    const untrack = calls.track(controller);
     try {
       const result = await flow.run(input, { ...opts, abortSignal: controller.signal });
       const cache = (opts?.context as Partial<FlowContext> | undefined)?.response?.cache;
@@ -88,6 +100,7 @@ function servedFlow(flow: AnyFlow, res: Response, calls: InFlightCalls): AnyFlow
       // expressHandler aborts its signal when the request closes, also after a call that already
       // finished; unlinked here, that no longer reaches the finished flow's abort listeners.
       outer?.removeEventListener('abort', forward);
+      untrack();
     }
   };
   return Object.create(flow, { run: { value: run } }) as AnyFlow;

@@ -40,7 +40,7 @@ export function buildOpenApi(flows: readonly FlowSchemas[], info: { title: strin
     schemas[`${base}Response`] = envelope('result', `${base}Output`, 'The flow result, under "result".');
     const streams = flow.streamSchema !== undefined;
     if (streams) schemas[`${base}StreamChunk`] = jsonSchemaOf(flow.streamSchema);
-    paths[`/${flow.name}`] = { post: flowOperation(flow, base, input, streams) };
+    paths[`/${flow.name}`] = { post: flowOperation(flow, base, input, streams), delete: cancelOperation(flow) };
   }
   return {
     openapi: OPENAPI_VERSION,
@@ -84,6 +84,7 @@ function flowOperation(flow: FlowSchemas, base: string, input: Json, streams: bo
         description: 'true: answer as a text/event-stream (same as `Accept: text/event-stream`).',
         schema: { type: 'string', enum: ['true', 'false'] },
       },
+      STREAM_ID_PARAMETER,
     ],
     requestBody: {
       required: true,
@@ -109,7 +110,31 @@ function flowOperation(flow: FlowSchemas, base: string, input: Json, streams: bo
           },
         },
       },
+      '204': { description: 'Resume only: no stream has this x-genkit-stream-id (unknown or expired).' },
       ...Object.fromEntries(Object.entries(ERROR_RESPONSES).map(([code, { name }]) => [code, { $ref: `#/components/responses/${name}` }])),
+    },
+  };
+}
+
+const STREAM_ID_PARAMETER: Json = {
+  name: 'x-genkit-stream-id',
+  in: 'header',
+  required: false,
+  description:
+    'Streaming responses carry this header. Sent back with `?stream=true`, on any replica, it replays that stream from its first chunk, then its result or error (see README "Scaling out").',
+  schema: { type: 'string' },
+};
+
+/** DELETE /<flow>: the explicit cancel of a resumable stream (a disconnect does not cancel one). */
+function cancelOperation(flow: FlowSchemas): Json {
+  return {
+    operationId: `${flow.name}CancelStream`,
+    summary: `Cancel a running ${flow.name} stream`,
+    description: 'Stops the flow behind a resumable stream, on whichever replica runs it; a resume then ends with CANCELLED.',
+    parameters: [{ ...STREAM_ID_PARAMETER, required: true, description: 'The stream to cancel.' }],
+    responses: {
+      '204': { description: 'The flow was told to stop (or had already finished).' },
+      '404': { description: 'No stream has this id (unknown or expired).', content: { 'application/json': { schema: { $ref: '#/components/schemas/CallableError' } } } },
     },
   };
 }
@@ -201,6 +226,16 @@ function healthPath(): Json {
                     type: 'object',
                     description: 'Event-loop delay over the last 10-20 s.',
                     properties: { p99Ms: { type: 'number' }, maxMs: { type: 'number' } },
+                  },
+                  workers: {
+                    type: 'object',
+                    description: 'Worker processes serving on these ports (WEB_CONCURRENCY), of how many configured.',
+                    properties: { serving: { type: 'integer' }, configured: { type: 'integer' } },
+                  },
+                  redis: {
+                    type: 'string',
+                    enum: ['connecting', 'up', 'down'],
+                    description: 'Only with REDIS_URL: down means limits, cache and new streams are local until it returns.',
                   },
                 },
               },

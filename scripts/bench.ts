@@ -5,6 +5,7 @@ import { grpcFrame, grpcLoad, median, requireH2load, restLoad, WARM_UP_SECONDS, 
 import type { ProbeAlloc } from './bench/probe-types.js';
 import { buildDist, cpuMs, rssMiB, startListeningScript, startOurServer, type BenchProcess } from './bench/processes.js';
 import { pairedRounds, type RatioResult, type RoundsOptions } from './bench/rounds.js';
+import { scaleOutBench } from './bench/scale-out.js';
 import { measureStartup, startupRow, startupSummary } from './bench/startup.js';
 import { loopDelayWithSlowStreams, memoryPerOpenStream, timeToFirstChunk, type StreamMemory } from './bench/streams.js';
 
@@ -19,6 +20,8 @@ import { loopDelayWithSlowStreams, memoryPerOpenStream, timeToFirstChunk, type S
 const quick = process.argv.includes('--quick');
 /** `--telemetry`: only case 6 (OTLP export on vs off). */
 const telemetryOnly = process.argv.includes('--telemetry');
+/** `--scale-out`: only issue 16's cases (scripts/bench/scale-out.ts). */
+const scaleOutOnly = process.argv.includes('--scale-out');
 const SECONDS = quick ? 2 : 4;
 const CONCURRENCY = quick ? [1, 64] : [1, 16, 64];
 /** Headline ratios: rounds continue until each one's spread is below ±TARGET_SPREAD (bounded). */
@@ -45,6 +48,11 @@ async function main(): Promise<void> {
   await buildDist();
   if (telemetryOnly) {
     await telemetryOverhead();
+    finish();
+    return;
+  }
+  if (scaleOutOnly) {
+    await scaleOutBench({ rounds: quick ? 2 : 4, seconds: SECONDS, rows, summary, log });
     finish();
     return;
   }

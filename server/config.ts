@@ -1,5 +1,6 @@
 import { z } from 'genkit';
 import ipaddr from 'ipaddr.js';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_RESILIENCE, type ModelSettings } from '../genkit.config.js';
 import type { ResilienceSettings } from '../models/resilience/model-policies.js';
@@ -75,6 +76,12 @@ export const SETTINGS = [
   { env: 'CACHE_ENABLED', default: 'true', help: 'Response cache (with request coalescing) for the idempotent flows.' },
   { env: 'CACHE_TTL_MS', default: '300000', help: 'How long a cached response lives.' },
   { env: 'CACHE_MAX_ENTRIES', default: '1024', help: 'Cached responses kept (least recently used evicted first).' },
+  { env: 'WEB_CONCURRENCY', flag: '--workers', default: '1', help: 'Worker processes sharing the REST and gRPC ports (node:cluster); auto = one per core.' },
+  { env: 'REDIS_URL', default: '', help: 'redis:// or rediss:// URL (password allowed): shared rate limit, response cache and resumable streams.' },
+  { env: 'REDIS_COMMAND_TIMEOUT_MS', default: '250', help: 'Longest wait for one Redis command before falling back to local state.' },
+  { env: 'REDIS_KEY_PREFIX', default: 'genkit-gateway:', help: 'Prefix of every Redis key (several deployments can share one Redis).' },
+  { env: 'CACHE_MAX_ENTRY_BYTES', default: '262144', help: 'Largest cached response (JSON bytes) stored in Redis; larger ones stay local.' },
+  { env: 'STREAM_TTL_MS', default: '300000', help: 'How long a streamed response stays resumable (x-genkit-stream-id) after its last chunk.' },
   { env: 'GENKIT_TELEMETRY_DISABLED', flag: '--no-telemetry', default: 'false', help: 'Export no traces (trace IDs still label logs and responses).' },
   { env: 'GENKIT_TELEMETRY_GCP', default: 'false', help: 'Export to Google Cloud (automatic on Cloud Run and GCE; GOOGLE_CLOUD_PROJECT alone does not).' },
   { env: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: '', help: 'OTLP collector URL; set (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) to export traces over OTLP.' },
@@ -182,10 +189,28 @@ const RawConfigSchema = z.object({
   CACHE_ENABLED: booleanText('CACHE_ENABLED'),
   CACHE_TTL_MS: integer('CACHE_TTL_MS', 1),
   CACHE_MAX_ENTRIES: integer('CACHE_MAX_ENTRIES', 1),
+  WEB_CONCURRENCY: z.string().transform((v, ctx) => parseWorkers(v) ?? invalid(ctx, 'WEB_CONCURRENCY must be auto or a whole number 1..256')),
+  REDIS_URL: z
+    .string()
+    .trim()
+    .refine((v) => v === '' || /^rediss?:\/\/[^\s]+$/i.test(v), 'REDIS_URL must be a redis:// or rediss:// URL'),
+  REDIS_COMMAND_TIMEOUT_MS: integer('REDIS_COMMAND_TIMEOUT_MS', 1),
+  REDIS_KEY_PREFIX: z.string(),
+  CACHE_MAX_ENTRY_BYTES: integer('CACHE_MAX_ENTRY_BYTES', 1),
+  STREAM_TTL_MS: integer('STREAM_TTL_MS', 1000),
 }).refine((c) => typeof c.HEADERS_TIMEOUT_MS !== 'number' || typeof c.REQUEST_TIMEOUT_MS !== 'number' || c.HEADERS_TIMEOUT_MS <= c.REQUEST_TIMEOUT_MS, {
   message: 'HEADERS_TIMEOUT_MS must be ≤ REQUEST_TIMEOUT_MS (Node counts the headers as part of the request)',
   path: ['HEADERS_TIMEOUT_MS'],
 });
+
+/** `auto` = one worker per core; otherwise a count. */
+export function parseWorkers(text: string): number | null {
+  const value = text.trim().toLowerCase();
+  if (value === 'auto') return Math.max(1, availableParallelism());
+  if (!/^\d+$/.test(value)) return null;
+  const count = Number.parseInt(value, 10);
+  return count >= 1 && count <= 256 ? count : null;
+}
 
 export interface RateLimit {
   /** Calls allowed per window. */
@@ -329,6 +354,21 @@ export interface ServerConfig {
   cache: { ttlMs: number; maxEntries: number } | null;
   /** Where traces go, chosen from the platform's environment. */
   telemetry: TelemetrySelection;
+  /** Worker processes (node:cluster) sharing the ports; 1 = this process serves alone. */
+  workers: number;
+  /** Shared state on Redis; null = everything stays in this process (or this machine's cluster). */
+  redis: RedisSettings | null;
+  /** Resumable streams: how long a stream is kept after its last event. */
+  streamTtlMs: number;
+}
+
+export interface RedisSettings {
+  /** redis:// or rediss:// URL, password included (never logged). */
+  url: string;
+  commandTimeoutMs: number;
+  keyPrefix: string;
+  /** Largest JSON value the shared response cache stores. */
+  maxCacheEntryBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -354,6 +394,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
         'keep-alive-timeout-ms': { type: 'string' },
         'headers-timeout-ms': { type: 'string' },
         'request-timeout-ms': { type: 'string' },
+        workers: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -381,6 +422,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   fromArgv('KEEP_ALIVE_TIMEOUT_MS', '--keep-alive-timeout-ms', values['keep-alive-timeout-ms']);
   fromArgv('HEADERS_TIMEOUT_MS', '--headers-timeout-ms', values['headers-timeout-ms']);
   fromArgv('REQUEST_TIMEOUT_MS', '--request-timeout-ms', values['request-timeout-ms']);
+  if (values.workers !== undefined) raw.WEB_CONCURRENCY = values.workers;
   // Debug defaults to pretty logs unless LOG_FORMAT says otherwise.
   if (env.LOG_FORMAT === undefined && /^(true|1|yes)$/i.test(raw.DEBUG ?? '')) raw.LOG_FORMAT = 'console';
 
@@ -450,6 +492,16 @@ function toServerConfig(raw: z.infer<typeof RawConfigSchema>): Omit<ServerConfig
       breaker: { enabled: raw.CB_ENABLED, failureThreshold: raw.CB_FAILURE_THRESHOLD, recoveryTimeoutMs: raw.CB_RECOVERY_TIMEOUT_MS },
     },
     cache: raw.CACHE_ENABLED ? { ttlMs: raw.CACHE_TTL_MS, maxEntries: raw.CACHE_MAX_ENTRIES } : null,
+    workers: raw.WEB_CONCURRENCY,
+    redis: raw.REDIS_URL
+      ? {
+          url: raw.REDIS_URL,
+          commandTimeoutMs: raw.REDIS_COMMAND_TIMEOUT_MS,
+          keyPrefix: raw.REDIS_KEY_PREFIX,
+          maxCacheEntryBytes: raw.CACHE_MAX_ENTRY_BYTES,
+        }
+      : null,
+    streamTtlMs: raw.STREAM_TTL_MS,
   };
 }
 

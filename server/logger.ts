@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { logger as genkitLogger } from 'genkit/logging';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { PACKAGE_NAME } from './config.js';
@@ -39,7 +40,8 @@ export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
       level: options.level,
-      base: { service: PACKAGE_NAME },
+      // Under WEB_CONCURRENCY > 1, which worker wrote the line.
+      base: { service: PACKAGE_NAME, ...(cluster.isWorker ? { worker: cluster.worker?.id, pid: process.pid } : {}) },
       // trace_id/span_id of the request being served, on every line it writes.
       mixin: traceLogFields,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },

@@ -13,6 +13,16 @@ export interface CacheSettings {
   maxEntries: number;
 }
 
+/**
+ * A second level shared by every worker and replica (Redis). It never throws:
+ * an unreachable store reads as a miss and drops writes.
+ */
+export interface SharedCacheStore {
+  /** The value and how many ms it has left, or undefined. */
+  get(key: string): Promise<{ value: unknown; ttlMs: number } | undefined>;
+  set(key: string, value: unknown, ttlMs: number): Promise<void>;
+}
+
 export type CacheOutcome = 'HIT' | 'MISS';
 
 export interface FlowCache {
@@ -30,7 +40,7 @@ interface InFlight {
   waiters: number;
 }
 
-export function createFlowCache(settings: CacheSettings): FlowCache {
+export function createFlowCache(settings: CacheSettings, shared: SharedCacheStore | null = null): FlowCache {
   const stored = new LRUCache<string, { value: unknown }>({ max: settings.maxEntries, ttl: settings.ttlMs });
   const inFlight = new Map<string, InFlight>();
 
@@ -44,12 +54,14 @@ export function createFlowCache(settings: CacheSettings): FlowCache {
       const leader = !entry;
       if (!entry) {
         const controller = new AbortController();
-        const promise = compute(controller.signal).then(
-          (value) => {
-            stored.set(key, { value });
-            return value;
-          },
-        );
+        // The shared lookup belongs to the coalesced computation: concurrent identical calls here make one.
+        const promise = (shared ? fromShared(shared, key, stored) : Promise.resolve(undefined)).then(async (found) => {
+          if (found) return found;
+          const value = await compute(controller.signal);
+          stored.set(key, { value });
+          if (shared) void shared.set(key, value, settings.ttlMs);
+          return { value, outcome: 'MISS' as const };
+        });
         const created: InFlight = { promise, controller, waiters: 0 };
         promise.then(
           () => inFlight.delete(key),
@@ -58,17 +70,29 @@ export function createFlowCache(settings: CacheSettings): FlowCache {
         inFlight.set(key, created);
         entry = created;
       }
-      const shared = entry;
-      shared.waiters++;
+      const running = entry;
+      running.waiters++;
       try {
-        const value = (await untilAborted(shared.promise, callerSignal)) as T;
-        return { value: structuredClone(value), outcome: leader ? ('MISS' as const) : ('HIT' as const) };
+        const result = (await untilAborted(running.promise, callerSignal)) as { value: T; outcome: CacheOutcome };
+        return { value: structuredClone(result.value), outcome: leader ? result.outcome : ('HIT' as const) };
       } finally {
-        shared.waiters--;
-        if (shared.waiters === 0 && callerSignal.aborted) shared.controller.abort(callerSignal.reason);
+        running.waiters--;
+        if (running.waiters === 0 && callerSignal.aborted) running.controller.abort(callerSignal.reason);
       }
     },
   };
+}
+
+/** A HIT from the shared store, kept locally for what is left of its TTL. */
+async function fromShared(
+  shared: SharedCacheStore,
+  key: string,
+  local: LRUCache<string, { value: unknown }>,
+): Promise<{ value: unknown; outcome: CacheOutcome } | undefined> {
+  const found = await shared.get(key);
+  if (!found) return undefined;
+  local.set(key, { value: found.value }, { ttl: Math.max(1, found.ttlMs) });
+  return { value: found.value, outcome: 'HIT' };
 }
 
 /** Resolves with the promise, or rejects with the caller's abort reason as soon as it fires. */

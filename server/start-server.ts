@@ -11,13 +11,12 @@ import { withStreamAdmission } from '../rest/stream-admission.js';
 import { DEBUG_TURNS_ON, type ServerConfig } from './config.js';
 import { createFlowContextProvider } from './flow-context.js';
 import { startEventLoopMonitor } from './event-loop-monitor.js';
-import { createRateLimiter } from './rate-limiter.js';
 import { createAdmissionPacer, ADMISSIONS_PER_TURN } from './admission-pacer.js';
-import { createFlowCache } from './response-cache.js';
 import { drainAndClose } from './graceful-shutdown.js';
 import { httpServerOptions, manageHttpConnections } from './http-connections.js';
 import { createInFlightCalls } from './in-flight-calls.js';
 import { createWarningSummary } from './warning-summary.js';
+import { createSharedState } from './shared-state.js';
 
 export interface RunningServer {
   /** The port REST actually listens on (useful when the config asked for 0). */
@@ -39,7 +38,9 @@ export interface RunningServer {
 /** Builds the Genkit app from the config and starts REST and gRPC; resolves with the bound ports. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   const { ai, modelName, modelReason, policies } = await loadGenkit(config.model, config.resilience);
-  const cache = config.cache ? createFlowCache(config.cache) : null;
+  // Rate limiter, response cache and resumable streams: on Redis when configured, else in this process.
+  const shared = createSharedState(config, logger);
+  const { cache, limiter, streams } = shared;
   const flows = defineFlows(ai, { allowHttpImages: config.debug, maxDataUrlBytes: config.maxBodySize, cache });
   logger.info({ model: modelName, reason: modelReason }, `Model in use: ${modelName} (${modelReason})`);
   policies.onStateChange((state) =>
@@ -51,7 +52,6 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   let draining = false;
   const isDraining = () => draining;
   const contextProvider = createFlowContextProvider({ apiKeys: config.apiKeys });
-  const limiter = createRateLimiter(config.rateLimit);
   const calls = createInFlightCalls(config.maxConcurrentStreams);
   const warnings = createWarningSummary(logger);
   const pacer = createAdmissionPacer(ADMISSIONS_PER_TURN);
@@ -71,7 +71,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     calls,
     apiDocs: config.apiDocs ? { openApiFile: OPENAPI_FILE, requireBearer: config.apiKeys.length > 0 } : null,
     apiKeysConfigured: config.apiKeys.length > 0,
-    health: () => ({ model: modelName, offline: config.model.kind === 'offline', flows: flows.length, circuit: policies.breakerState(), eventLoop: eventLoop.stats() }),
+    health: () => ({ model: modelName, offline: config.model.kind === 'offline', flows: flows.length, circuit: policies.breakerState(), eventLoop: eventLoop.stats(), ...shared.health() }),
+    streams,
   });
   const http = createServer(httpServerOptions(config.http), withStreamAdmission(app, calls, warnings));
   const connections = manageHttpConnections(http, config.http, warnings);
@@ -100,6 +101,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       limits: config.grpcLimits,
       calls,
       warnings,
+      streams,
       addReflection: reflection ? (server) => reflection.addReflection(server, readFileSync(DESCRIPTOR_SET)) : undefined,
     }).catch(async (e: unknown) => {
       http.close();
@@ -114,19 +116,24 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     modelName,
     flows,
     close: async (graceMs = config.shutdownGraceMs, delayMs = config.shutdownDelayMs) => {
-      await drainAndClose({
-        delayMs,
-        graceMs,
-        http: connections,
-        grpc,
-        calls,
-        logger,
-        failReadiness: () => {
-          draining = true;
-          grpc?.failReadiness();
-        },
-      });
+      await Promise.all([
+        drainAndClose({
+          delayMs,
+          graceMs,
+          http: connections,
+          grpc,
+          calls,
+          logger,
+          failReadiness: () => {
+            draining = true;
+            grpc?.failReadiness();
+          },
+        }),
+        // Resumable streams whose clients are gone: same deadline as the calls.
+        shared.drain(delayMs + graceMs),
+      ]);
       warnings.stop();
+      await shared.close();
       eventLoop.stop();
       // In dev mode (genkit start) this stops the reflection server and removes its runtime file.
       await ai.stopServers();

@@ -55,6 +55,23 @@ describe('parseCli()', () => {
         breaker: { enabled: true, failureThreshold: 5, recoveryTimeoutMs: 30000 },
       },
       cache: { ttlMs: 300000, maxEntries: 1024 },
+      workers: 1,
+      redis: null,
+      streamTtlMs: 300000,
+    });
+  });
+
+  it('parses the scale-out settings: workers (flag wins, auto = cores) and Redis', async () => {
+    const { availableParallelism } = await import('node:os');
+    assert.equal(config(['--workers', '3'], { WEB_CONCURRENCY: '2' }).workers, 3);
+    assert.equal(config([], { WEB_CONCURRENCY: 'auto' }).workers, availableParallelism());
+    assert.throws(() => parseCli([], { WEB_CONCURRENCY: '0' }), /WEB_CONCURRENCY must be auto or a whole number/);
+    assert.throws(() => parseCli([], { REDIS_URL: 'http://cache:6379' }), /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/);
+    assert.deepEqual(config([], { REDIS_URL: 'rediss://:pw@cache:6380/1', STREAM_TTL_MS: '60000' }).redis, {
+      url: 'rediss://:pw@cache:6380/1',
+      commandTimeoutMs: 250,
+      keyPrefix: 'genkit-gateway:',
+      maxCacheEntryBytes: 262144,
     });
   });
 

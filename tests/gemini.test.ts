@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { runFlow, streamFlow } from 'genkit/beta/client';
 import type { FlowServiceClient } from '../generated/ts/genkit/flows/v1/flows.js';
 import { GeminiWireServer } from './support/gemini-wire-server.js';
@@ -35,7 +35,7 @@ describe('flows on the Gemini path (real google-genai plugin, local Gemini-wire 
 
   it('selects Gemini when a key is set, and says so in /health', async () => {
     const { eventLoop, ...health } = (await (await fetch(`${server.baseUrl}/health`)).json()) as Record<string, unknown>;
-    assert.deepEqual(health, { status: 'ok', model: 'googleai/gemini-2.5-flash', offline: false, flows: 8, circuit: 'CLOSED' });
+    assert.deepEqual(health, { status: 'ok', model: 'googleai/gemini-2.5-flash', offline: false, flows: 8, circuit: 'CLOSED', workers: { serving: 1, configured: 1 } });
     assert.equal(typeof (eventLoop as { p99Ms: number }).p99Ms, 'number');
   });
 
@@ -182,20 +182,26 @@ describe('cancellation reaches the Gemini request', () => {
     assert.equal(upstream.answered, false);
   });
 
-  it('a cancelled gRPC stream closes the upstream request', async () => {
+  it('a cancelled gRPC stream keeps its flow (resumable); an explicit cancel closes the upstream request', async () => {
     const before = gemini.requests.length;
     const stream = callStream(client, 'tellJokeStream', {});
     stream.on('error', () => undefined);
+    const streamId = new Promise<string>((resolve) => stream.once('metadata', (m: Metadata) => resolve(String(m.get('x-genkit-stream-id')[0]))));
     while (gemini.requests.length === before) await new Promise((r) => setTimeout(r, 10));
     stream.cancel();
-    await gemini.requests.at(-1)!.closed;
+    const upstream = gemini.requests.at(-1)!;
+    const closedEarly = await Promise.race([upstream.closed.then(() => true), new Promise((r) => setTimeout(() => r(false), 300))]);
+    assert.equal(closedEarly, false, 'a client leaving does not stop a durable stream');
+    const cancel = await fetch(`${server.baseUrl}/tellJoke`, { method: 'DELETE', headers: { 'x-genkit-stream-id': await streamId } });
+    assert.equal(cancel.status, 204);
+    await upstream.closed;
     assert.equal(gemini.requests.length, before + 1, 'nothing was retried');
   });
 
   it('a REST client that disconnects mid-request closes the upstream request', async () => {
     const before = gemini.requests.length;
     const controller = new AbortController();
-    const pending = fetch(`${server.baseUrl}/tellJoke?stream=true`, {
+    const pending = fetch(`${server.baseUrl}/tellJoke`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ data: {} }),
@@ -206,5 +212,34 @@ describe('cancellation reaches the Gemini request', () => {
     await assert.rejects(pending);
     await gemini.requests.at(-1)!.closed;
     assert.equal(gemini.requests.length, before + 1, 'nothing was retried');
+  });
+
+  it('a REST stream outlives its client; DELETE with its x-genkit-stream-id closes the upstream request', async () => {
+    const before = gemini.requests.length;
+    const controller = new AbortController();
+    const res = await fetch(`${server.baseUrl}/tellJoke?stream=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ data: {} }),
+      signal: controller.signal,
+    });
+    const streamId = res.headers.get('x-genkit-stream-id');
+    assert.ok(streamId);
+    while (gemini.requests.length === before) await new Promise((r) => setTimeout(r, 10));
+    controller.abort();
+    const upstream = gemini.requests.at(-1)!;
+    const closedEarly = await Promise.race([upstream.closed.then(() => true), new Promise((r) => setTimeout(() => r(false), 300))]);
+    assert.equal(closedEarly, false, 'a client leaving does not stop a durable stream');
+    const cancel = await fetch(`${server.baseUrl}/tellJoke`, { method: 'DELETE', headers: { 'x-genkit-stream-id': streamId } });
+    assert.equal(cancel.status, 204);
+    await upstream.closed;
+    const resumed = await fetch(`${server.baseUrl}/tellJoke?stream=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-genkit-stream-id': streamId },
+      body: JSON.stringify({ data: {} }),
+    });
+    assert.match(await resumed.text(), /^error: \{"error":\{.*"status":"CANCELLED"/m);
+    const unknown = await fetch(`${server.baseUrl}/tellJoke`, { method: 'DELETE', headers: { 'x-genkit-stream-id': 'no-such-stream' } });
+    assert.equal(unknown.status, 404);
   });
 });

@@ -119,8 +119,8 @@ describe('REST security headers, CORS and trusted hosts', () => {
     });
     assert.equal(res.status, 204);
     assert.equal(res.headers.get('access-control-allow-origin'), 'https://app.example');
-    assert.equal(res.headers.get('access-control-allow-methods'), 'GET,POST,OPTIONS');
-    assert.equal(res.headers.get('access-control-allow-headers'), 'Content-Type,Authorization,X-Request-ID');
+    assert.equal(res.headers.get('access-control-allow-methods'), 'GET,POST,DELETE,OPTIONS');
+    assert.equal(res.headers.get('access-control-allow-headers'), 'Content-Type,Authorization,X-Request-ID,X-Genkit-Stream-Id');
     assert.equal(res.headers.get('access-control-allow-credentials'), null);
   });
 

@@ -98,7 +98,7 @@ describe('REST surface on the offline model, through Genkit\'s own client', () =
     const res = await fetch(`${server.baseUrl}/health`);
     assert.equal(res.status, 200);
     const { eventLoop, ...health } = (await res.json()) as Record<string, unknown>;
-    assert.deepEqual(health, { status: 'ok', model: 'offline/deterministic', offline: true, flows: 8, circuit: 'CLOSED' });
+    assert.deepEqual(health, { status: 'ok', model: 'offline/deterministic', offline: true, flows: 8, circuit: 'CLOSED', workers: { serving: 1, configured: 1 } });
     assert.deepEqual(Object.keys(eventLoop as object), ['p99Ms', 'maxMs']);
   });
 

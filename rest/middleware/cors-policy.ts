@@ -14,9 +14,10 @@ export function corsPolicy(options: CorsPolicyOptions): RequestHandler {
   const anyOrigin = options.debug && allowed.size === 0;
   return cors({
     origin: anyOrigin ? '*' : (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
-    methods: ['GET', 'POST', 'OPTIONS'],
-    allowedHeaders: ['Content-Type', 'Authorization', 'X-Request-ID'],
-    exposedHeaders: ['X-Request-ID', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
+    // DELETE and x-genkit-stream-id: cancelling and resuming durable streams.
+    methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'X-Request-ID', 'X-Genkit-Stream-Id'],
+    exposedHeaders: ['X-Request-ID', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'X-Genkit-Stream-Id'],
     credentials: false,
     maxAge: 600,
   });
