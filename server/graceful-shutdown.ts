@@ -60,14 +60,18 @@ export async function drainAndClose(parts: ShutdownParts): Promise<void> {
 
   const sweep = setInterval(() => http.closeIdle(IDLE_QUIET_MS), 50);
   const closed = Promise.all([http.stopListening(), grpc?.stopAccepting()]).then(() => true);
+  // The grace and flush timers lose their race when everything closes in time; they are cancelled
+  // then, else a pending timer keeps the process (or an in-process test) alive for the whole grace.
+  const timers = new AbortController();
   try {
-    if (await Promise.race([closed, sleep(parts.graceMs, false)])) return;
+    if (await Promise.race([closed, sleep(parts.graceMs, false, { signal: timers.signal })])) return;
     logger.warn({ calls: calls.size, streams: calls.streams, graceMs: parts.graceMs }, 'Grace period over: ending the calls still running');
     calls.abortAll(shutdownAbortReason());
-    await Promise.race([closed, sleep(ABORT_FLUSH_MS)]);
+    await Promise.race([closed, sleep(ABORT_FLUSH_MS, undefined, { signal: timers.signal })]);
     http.destroyAll();
     grpc?.forceClose();
   } finally {
+    timers.abort();
     clearInterval(sweep);
   }
 }
