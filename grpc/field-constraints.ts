@@ -1,4 +1,5 @@
 import { z } from 'genkit';
+import { unwrapOnce } from './zod-wrappers.js';
 
 /**
  * A field's default and limits, read from its Zod schema and worded for the
@@ -9,21 +10,11 @@ import { z } from 'genkit';
 export function describeConstraints(schema: z.ZodTypeAny): string[] {
   const out: string[] = [];
   let current: z.ZodTypeAny = schema;
-  for (;;) {
+  for (let next = unwrapOnce(current); next; next = unwrapOnce(current)) {
     if (current instanceof z.ZodDefault) {
       out.push(`Default: ${JSON.stringify((current._def as { defaultValue: () => unknown }).defaultValue())}.`);
-      current = current.removeDefault() as z.ZodTypeAny;
-    } else if (current instanceof z.ZodOptional || current instanceof z.ZodNullable) {
-      current = current.unwrap() as z.ZodTypeAny;
-    } else if (current instanceof z.ZodEffects) {
-      current = current.innerType() as z.ZodTypeAny;
-    } else if (current instanceof z.ZodBranded || current instanceof z.ZodReadonly) {
-      current = current.unwrap() as z.ZodTypeAny;
-    } else if (current instanceof z.ZodCatch) {
-      current = current.removeCatch() as z.ZodTypeAny;
-    } else {
-      break;
     }
+    current = next;
   }
   if (current instanceof z.ZodString) out.push(...stringLimits(current));
   else if (current instanceof z.ZodNumber) out.push(...numberLimits(current));

@@ -1,6 +1,7 @@
 import { z } from 'genkit';
 import { describeConstraints } from './field-constraints.js';
 import { pascalCase, snakeCase, tsProtoFieldName } from './naming.js';
+import { unwrapOnce } from './zod-wrappers.js';
 
 /**
  * Zod → protobuf mapping, as data. The generator renders this model as a
@@ -259,22 +260,9 @@ export function unwrap(schema: z.ZodTypeAny): { inner: z.ZodTypeAny; optional: b
   let current = schema;
   let optional = false;
   let description = schema.description;
-  for (;;) {
-    if (current instanceof z.ZodOptional || current instanceof z.ZodNullable) {
-      optional = true;
-      current = current.unwrap() as z.ZodTypeAny;
-    } else if (current instanceof z.ZodDefault) {
-      optional = true;
-      current = current.removeDefault() as z.ZodTypeAny;
-    } else if (current instanceof z.ZodEffects) {
-      current = current.innerType() as z.ZodTypeAny;
-    } else if (current instanceof z.ZodBranded || current instanceof z.ZodReadonly) {
-      current = current.unwrap() as z.ZodTypeAny;
-    } else if (current instanceof z.ZodCatch) {
-      current = current.removeCatch() as z.ZodTypeAny;
-    } else {
-      break;
-    }
+  for (let next = unwrapOnce(current); next; next = unwrapOnce(current)) {
+    if (current instanceof z.ZodOptional || current instanceof z.ZodNullable || current instanceof z.ZodDefault) optional = true;
+    current = next;
     description ??= current.description;
   }
   return { inner: current, optional, description };

@@ -1,5 +1,6 @@
 import { REPO_ROOT } from '../grpc/generated-paths.js';
 import { checkContract } from './proto/contract.js';
+import { runCheckCli } from './proto/run-check-cli.js';
 
 /**
  * `npm run proto:breaking` (part of `npm test`): `buf breaking` (FILE rules)
@@ -7,12 +8,4 @@ import { checkContract } from './proto/contract.js';
  * not against the previous commit, so a breaking change fails until it is
  * accepted with `npm run contract:accept`, however many commits ago it was made.
  */
-checkContract(REPO_ROOT)
-  .then(({ ok, report }) => {
-    (ok ? process.stdout : process.stderr).write(`${report}\n`);
-    process.exit(ok ? 0 : 1);
-  })
-  .catch((e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  });
+runCheckCli(checkContract(REPO_ROOT));
