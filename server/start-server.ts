@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { defineFlows, type AnyFlow } from '../flows/index.js';
 import { loadGenkit } from '../genkit.config.js';
+import { startInterpreted } from '../flows/schema-validation-tier.js';
 import { DESCRIPTOR_SET, OPENAPI_FILE } from '../grpc/generated-paths.js';
 import { startGrpcServer, type RunningGrpcServer } from '../grpc/server.js';
 import { createRestApp } from '../rest/app.js';
@@ -38,8 +39,10 @@ export interface RunningServer {
 /** Builds the Genkit app from the config and starts REST and gRPC; resolves with the bound ports. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   const { ai, modelName, modelReason, policies } = await loadGenkit(config.model, config.resilience);
+  // Interpreted JSON-schema checks until the process is hot: no ajv compile on the first calls.
+  startInterpreted(ai);
   // Rate limiter, response cache and resumable streams: on Redis when configured, else in this process.
-  const shared = createSharedState(config, logger);
+  const shared = await createSharedState(config, logger);
   const { cache, limiter, streams } = shared;
   const flows = defineFlows(ai, { allowHttpImages: config.debug, maxDataUrlBytes: config.maxBodySize, cache });
   logger.info({ model: modelName, reason: modelReason }, `Model in use: ${modelName} (${modelReason})`);
