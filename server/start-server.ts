@@ -6,7 +6,7 @@ import { defineFlows, type AnyFlow } from '../flows/index.js';
 import { loadGenkit } from '../genkit.config.js';
 import { startInterpreted } from '../flows/schema-validation-tier.js';
 import { DESCRIPTOR_SET, OPENAPI_FILE } from '../grpc/generated-paths.js';
-import { startGrpcServer, type RunningGrpcServer } from '../grpc/server.js';
+import type { RunningGrpcServer } from '../grpc/server.js';
 import { createRestApp } from '../rest/app.js';
 import { withStreamAdmission } from '../rest/stream-admission.js';
 import { DEBUG_TURNS_ON, type ServerConfig } from './config.js';
@@ -89,6 +89,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   if (config.grpcPort !== null) {
     // Reflection (and the protobuf runtime it decodes descriptors with) only when it is on.
     const reflection = config.grpcReflection ? await import('../grpc/reflection.js') : null;
+    // The gRPC stack (grpc-js, the generated stubs, grpc-health-check with protobufjs) loads only when
+    // gRPC is served: a REST-only process (GRPC_ENABLED=false, e.g. the REST service on Cloud Run) skips it.
+    const { startGrpcServer } = await import('../grpc/server.js');
     grpc = await startGrpcServer({
       flows,
       host: config.host,
