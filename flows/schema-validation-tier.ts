@@ -103,9 +103,14 @@ export function tierUp(): Promise<void> {
         ] as const) {
           if (!schema && !jsonSchema) continue;
           await new Promise((resolve) => setImmediate(resolve));
-          // The data is irrelevant: validating anything compiles and caches the schema's validator
-          // (Genkit keys its cache by the schema's JSON form, the same object its actions use).
-          validateSchema(undefined, { schema, jsonSchema });
+          try {
+            // The data is irrelevant: validating anything compiles and caches the schema's validator
+            // (Genkit keys its cache by the schema's JSON form, the same object its actions use).
+            validateSchema(undefined, { schema, jsonSchema });
+          } catch {
+            // A schema ajv cannot compile fails the same way on its action's first call, as it
+            // would have without tiers; the tier-up itself must never fail the process.
+          }
         }
       }
     }
