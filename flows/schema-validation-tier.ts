@@ -92,29 +92,35 @@ export function tierUp(): Promise<void> {
   tieredUp ??= (async () => {
     tier = 'tiering-up';
     setGenkitRuntimeConfig({ jsonSchemaMode: 'compile' });
-    for (const ai of apps) {
-      const actions = await ai.registry.listActions();
-      for (const action of Object.values(actions)) {
-        const meta = action.__action;
-        for (const [schema, jsonSchema] of [
-          [meta.inputSchema, meta.inputJsonSchema],
-          [meta.outputSchema, meta.outputJsonSchema],
-          [meta.initSchema, meta.initJsonSchema],
-        ] as const) {
-          if (!schema && !jsonSchema) continue;
-          await new Promise((resolve) => setImmediate(resolve));
-          try {
-            // The data is irrelevant: validating anything compiles and caches the schema's validator
-            // (Genkit keys its cache by the schema's JSON form, the same object its actions use).
-            validateSchema(undefined, { schema, jsonSchema });
-          } catch {
-            // A schema ajv cannot compile fails the same way on its action's first call, as it
-            // would have without tiers; the tier-up itself must never fail the process.
-          }
-        }
-      }
-    }
+    // Listing the actions cannot fail in practice; if it did, schemas would compile on first use.
+    await precompile().catch(() => undefined);
     tier = 'compile';
   })();
   return tieredUp;
+}
+
+/** Compiles every registered action's schemas, one per macrotask. */
+async function precompile(): Promise<void> {
+  for (const ai of apps) {
+    const actions = await ai.registry.listActions();
+    for (const action of Object.values(actions)) {
+      const meta = action.__action;
+      for (const [schema, jsonSchema] of [
+        [meta.inputSchema, meta.inputJsonSchema],
+        [meta.outputSchema, meta.outputJsonSchema],
+        [meta.initSchema, meta.initJsonSchema],
+      ] as const) {
+        if (!schema && !jsonSchema) continue;
+        await new Promise((resolve) => setImmediate(resolve));
+        try {
+          // The data is irrelevant: validating anything compiles and caches the schema's validator
+          // (Genkit keys its cache by the schema's JSON form, the same object its actions use).
+          validateSchema(undefined, { schema, jsonSchema });
+        } catch {
+          // A schema ajv cannot compile fails the same way on its action's first call, as it
+          // would have without tiers; the tier-up itself must never fail the process.
+        }
+      }
+    }
+  }
 }
