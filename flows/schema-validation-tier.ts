@@ -23,8 +23,8 @@ import { validateSchema } from 'genkit/schema';
  * moment, so Genkit's own check inside `flow.run` agrees with it in either
  * tier; the two validators agree on what our schemas use (types, bounds,
  * `pattern`, the same `uri` pattern), and a refusal is worded by ajv in both
- * tiers (`compiled`), which tests/schema-validation-tier.test.ts checks. Genkit's setting is
- * process-wide (a global), so this state is too.
+ * tiers (`compiled`), which tests/schema-validation-tier.test.ts checks.
+ * Genkit's setting is process-wide (a global), so this state is too.
  */
 
 /** Flow calls (REST and gRPC, refused ones included) after which the process compiles its validators. */
@@ -33,7 +33,7 @@ export const HOT_CALLS = 32;
 type Tier = 'compile' | 'interpret' | 'tiering-up';
 
 let tier: Tier = 'compile';
-let admittedCalls = 0;
+let flowCalls = 0;
 const apps = new Set<Genkit>();
 let tieredUp: Promise<void> | null = null;
 
@@ -57,8 +57,8 @@ export function startInterpreted(ai: Genkit): void {
 /** Counts a flow call reaching admission (refused ones too); the HOT_CALLS-th one starts the tier-up. */
 export function noteFlowCall(): void {
   if (tier !== 'interpret') return;
-  admittedCalls += 1;
-  if (admittedCalls >= HOT_CALLS) void tierUp();
+  flowCalls += 1;
+  if (flowCalls >= HOT_CALLS) void tierUp();
 }
 
 /**
