@@ -22,8 +22,15 @@ const quick = process.argv.includes('--quick');
 const telemetryOnly = process.argv.includes('--telemetry');
 /** `--scale-out`: only issue 16's cases (scripts/bench/scale-out.ts). */
 const scaleOutOnly = process.argv.includes('--scale-out');
+/**
+ * `--only <case>[,<case>]`: run only these cases (while developing; the JSON
+ * line then has only their keys): startup, throughput, ttfc, memory, loop,
+ * telemetry. `--concurrency 64[,16]` narrows the throughput case.
+ */
+const only = argValue('--only')?.split(',');
+const runs = (name: string) => !only || only.includes(name);
 const SECONDS = quick ? 2 : 4;
-const CONCURRENCY = quick ? [1, 64] : [1, 16, 64];
+const CONCURRENCY = argValue('--concurrency')?.split(',').map(Number) ?? (quick ? [1, 64] : [1, 16, 64]);
 /** Headline ratios: rounds continue until each one's spread is below ±TARGET_SPREAD (bounded). */
 const TARGET_SPREAD = 0.05;
 const HEADLINE_ROUNDS: Omit<RoundsOptions, 'converge'> = quick
@@ -57,25 +64,29 @@ async function main(): Promise<void> {
     return;
   }
   // Cold start first, on an otherwise idle machine: dist/main.js vs a plain startFlowServer (scripts/bench/startup.ts).
-  const cold = await measureStartup(quick ? 3 : 5);
-  rows.push(startupRow(cold));
-  Object.assign(summary, startupSummary(cold));
-  const spawnedAt = performance.now();
-  const ours = await startOurServer();
-  const startup = await firstServed(ours, spawnedAt);
-  const plain = await startListeningScript('scripts/bench/plain-flow-server.mjs');
-  const handwritten = await startListeningScript('scripts/bench/handwritten-grpc.mjs');
-  try {
-    await throughput(ours, plain, handwritten);
-    await firstChunk(ours);
-    summary.rss_mb = Math.round(await rssMiB(ours.child.pid!));
-    rows.push(['start-up (dist/main.js, probe loaded)', `first /health and first RPC ${Math.round(startup)} ms after spawn`, `RSS after the load cases ${summary.rss_mb} MiB`, 'target ≤ 250 MiB']);
-  } finally {
-    await Promise.all([ours.stop(), plain.stop(), handwritten.stop()]);
+  if (runs('startup')) {
+    const cold = await measureStartup(quick ? 3 : 5);
+    rows.push(startupRow(cold));
+    Object.assign(summary, startupSummary(cold));
   }
-  await streamMemory();
-  await loopDelay();
-  await telemetryOverhead();
+  if (runs('throughput') || runs('ttfc')) {
+    const spawnedAt = performance.now();
+    const ours = await startOurServer();
+    const startup = await firstServed(ours, spawnedAt);
+    const plain = await startListeningScript('scripts/bench/plain-flow-server.mjs');
+    const handwritten = await startListeningScript('scripts/bench/handwritten-grpc.mjs');
+    try {
+      if (runs('throughput')) await throughput(ours, plain, handwritten);
+      if (runs('ttfc')) await firstChunk(ours);
+      summary.rss_mb = Math.round(await rssMiB(ours.child.pid!));
+      rows.push(['start-up (dist/main.js, probe loaded)', `first /health and first RPC ${Math.round(startup)} ms after spawn`, `RSS after the load cases ${summary.rss_mb} MiB`, 'target ≤ 250 MiB']);
+    } finally {
+      await Promise.all([ours.stop(), plain.stop(), handwritten.stop()]);
+    }
+  }
+  if (runs('memory')) await streamMemory();
+  if (runs('loop')) await loopDelay();
+  if (runs('telemetry')) await telemetryOverhead();
   finish();
 }
 
@@ -110,10 +121,10 @@ async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: 
         grpcOurs: () => grpcLoad(url.grpcOurs, FRAME, c, SECONDS),
         grpcHand: () => grpcLoad(url.grpcHand, FRAME, c, SECONDS),
       },
-      { rest: ['restOurs', 'restPlain'], grpc: ['grpcOurs', 'grpcHand'], grpcVsRest: ['grpcOurs', 'restOurs'] },
+      { rest: ['restOurs', 'restPlain'], grpc: ['grpcOurs', 'grpcHand'], grpcVsRest: ['grpcOurs', 'restOurs'], handVsRest: ['grpcHand', 'restOurs'] },
       {
         ...(c === 1 ? SIDE_ROUNDS : HEADLINE_ROUNDS),
-        converge: c === 64 ? ['rest', 'grpc', 'grpcVsRest'] : c === 16 ? ['rest'] : [],
+        converge: c === 64 ? ['rest', 'grpc', 'grpcVsRest', 'handVsRest'] : c === 16 ? ['rest'] : [],
         log,
         around: async (name, load) => {
           const pid = cpuTarget[name]!.child.pid!;
@@ -135,6 +146,8 @@ async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: 
     rows.push(ratioRow(`REST c=${c}`, 'ours', 'plain startFlowServer', ratios.rest!, c === 1 ? '' : 'target ≥ 0.85'));
     rows.push(ratioRow(`gRPC c=${c}`, 'ours', 'hand-written grpc-js', ratios.grpc!, c === 64 ? 'target ≥ 0.90' : ''));
     rows.push(ratioRow(`gRPC vs REST c=${c}`, 'gRPC', 'REST', ratios.grpcVsRest!, c === 64 ? 'target ≥ 2' : ''));
+    // The ceiling of any gRPC layer over this flow: the hand-written service against our REST, same rounds.
+    rows.push(ratioRow(`hand-written gRPC vs our REST c=${c}`, 'hand-written gRPC', 'our REST', ratios.handVsRest!, c === 64 ? 'ceiling of "gRPC vs REST"' : ''));
     if (c === 16) putRatio('rest_ratio_c16', ratios.rest!);
     if (c === 64) {
       for (const [surface, a, b, baseline] of [['rest', 'restOurs', 'restPlain', 'plain'], ['grpc', 'grpcOurs', 'grpcHand', 'hand-written']] as const) {
@@ -155,6 +168,7 @@ async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: 
       summary.rest_rps_c64 = Math.round(ratios.rest!.a.rps);
       putRatio('grpc_ratio_c64', ratios.grpc!);
       putRatio('grpc_vs_rest_c64', ratios.grpcVsRest!);
+      putRatio('grpc_handwritten_vs_rest_c64', ratios.handVsRest!);
       const alloc = pairedMedian(allocPerRequest.restOurs!, allocPerRequest.restPlain!);
       summary.alloc_bytes_per_req_rest = Math.round(alloc.a);
       summary.alloc_bytes_per_req_plain = Math.round(alloc.b);
@@ -313,6 +327,11 @@ function finish(): void {
   const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);
   for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  |  ').trimEnd()}\n`);
   process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+function argValue(flag: string): string | undefined {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
 const round2 = (value: number) => Math.round(value * 100) / 100;
