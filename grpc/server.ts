@@ -82,6 +82,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
         calls: options.calls,
         warnings: options.warnings,
         onRefused: (peer) => reportRefused(peer),
+        pacer: options.pacer,
       }),
     ],
   });
@@ -96,7 +97,6 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     logger: options.logger,
     calls: options.calls,
     streams: options.streams ?? null,
-    pacer: options.pacer,
   });
   server.addService(definition, implementation);
 

@@ -5,6 +5,7 @@ import { grpcFrame, grpcLoad, median, requireH2load, restLoad, WARM_UP_SECONDS, 
 import type { ProbeAlloc } from './bench/probe-types.js';
 import { buildDist, cpuMs, rssMiB, startListeningScript, startOurServer, type BenchProcess } from './bench/processes.js';
 import { pairedRounds, type RatioResult, type RoundsOptions } from './bench/rounds.js';
+import { abBench } from './bench/ab.js';
 import { scaleOutBench } from './bench/scale-out.js';
 import { measureStartup, startupRow, startupSummary } from './bench/startup.js';
 import { loopDelayWithSlowStreams, memoryPerOpenStream, timeToFirstChunk, type StreamMemory } from './bench/streams.js';
@@ -20,6 +21,7 @@ import { loopDelayWithSlowStreams, memoryPerOpenStream, timeToFirstChunk, type S
 const quick = process.argv.includes('--quick');
 /** `--telemetry`: only case 6 (OTLP export on vs off). */
 const telemetryOnly = process.argv.includes('--telemetry');
+/** `--ab <dir> [--rounds N]`: this tree's server against the one built in <dir> (scripts/bench/ab.ts). */
 /** `--scale-out`: only issue 16's cases (scripts/bench/scale-out.ts). */
 const scaleOutOnly = process.argv.includes('--scale-out');
 /**
@@ -55,6 +57,12 @@ async function main(): Promise<void> {
   await buildDist();
   if (telemetryOnly) {
     await telemetryOverhead();
+    finish();
+    return;
+  }
+  const abBaseline = argValue('--ab');
+  if (abBaseline) {
+    await abBench({ baseline: abBaseline, rounds: Number(argValue('--rounds') ?? 7), seconds: SECONDS, concurrency: CONCURRENCY.at(-1)!, rows, summary, log });
     finish();
     return;
   }

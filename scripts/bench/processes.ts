@@ -134,7 +134,7 @@ export async function startProcess(
 }
 
 /** Our server, as `npm start` runs it (node dist/main.js; call buildDist first), with the limiter raised out of the way. */
-export function startOurServer(env: Record<string, string> = {}): Promise<BenchProcess> {
+export function startOurServer(env: Record<string, string> = {}, entry = 'dist/main.js'): Promise<BenchProcess> {
   const json = (line: string) => {
     try {
       return JSON.parse(line) as { msg?: string; port?: number };
@@ -143,7 +143,7 @@ export function startOurServer(env: Record<string, string> = {}): Promise<BenchP
     }
   };
   return startProcess(
-    'dist/main.js',
+    entry,
     { PORT: '0', GRPC_PORT: '0', HOST: '127.0.0.1', RATE_LIMIT: '100000000/second', LOG_FORMAT: 'json', ...env },
     {
       rest: (line) => (json(line).msg?.startsWith('REST listening') ? json(line).port : undefined),
