@@ -79,10 +79,10 @@ async function main(): Promise<void> {
   }
   if (runs('throughput') || runs('ttfc')) {
     const spawnedAt = performance.now();
-    const ours = await startOurServer();
+    const ours = await startOurServer({}, undefined, { pinned: true });
     const startup = await firstServed(ours, spawnedAt);
-    const plain = await startListeningScript('scripts/bench/plain-flow-server.mjs');
-    const handwritten = await startListeningScript('scripts/bench/handwritten-grpc.mjs');
+    const plain = await startListeningScript('scripts/bench/plain-flow-server.mjs', {}, { pinned: true });
+    const handwritten = await startListeningScript('scripts/bench/handwritten-grpc.mjs', {}, { pinned: true });
     try {
       if (runs('throughput')) await throughput(ours, plain, handwritten);
       if (runs('ttfc')) await firstChunk(ours);
@@ -262,8 +262,8 @@ async function loopDelay(): Promise<void> {
 async function telemetryOverhead(): Promise<void> {
   log('OTLP export on vs off');
   const sink = await startListeningScript('scripts/bench/otlp-sink.ts');
-  const exporting = await startOurServer({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.ports.port}` });
-  const silent = await startOurServer({ GENKIT_TELEMETRY_DISABLED: '1' });
+  const exporting = await startOurServer({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.ports.port}` }, undefined, { pinned: true });
+  const silent = await startOurServer({ GENKIT_TELEMETRY_DISABLED: '1' }, undefined, { pinned: true });
   try {
     const rest = (server: BenchProcess) => restLoad(`http://127.0.0.1:${server.ports.rest}/tellJoke`, JOKE, 64, SECONDS);
     const grpc = (server: BenchProcess) => grpcLoad(`http://127.0.0.1:${server.ports.grpc}/genkit.flows.v1.FlowService/TellJoke`, FRAME, 64, SECONDS);

@@ -24,8 +24,8 @@ export async function abBench(options: {
   const body = JSON.stringify({ data: { name: 'Ada' } });
   const frame = grpcFrame(TellJokeRequest.encode({ name: 'Ada' }).finish());
   const servers: Record<'A' | 'B', BenchProcess> = {
-    A: await startOurServer(),
-    B: await startOurServer({}, join(resolve(options.baseline), 'dist/main.js')),
+    A: await startOurServer({}, undefined, { pinned: true }),
+    B: await startOurServer({}, join(resolve(options.baseline), 'dist/main.js'), { pinned: true }),
   };
   try {
     const rest = (s: BenchProcess) => () => restLoad(`http://127.0.0.1:${s.ports.rest}/tellJoke`, body, c, seconds);

@@ -29,12 +29,13 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 const probeArgs = (entry: string) => ['--expose-gc', ...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []), '--import', './scripts/bench/probe.mjs'];
 
 /**
- * CPU pinning (Linux `taskset`, on by default with 2 or more cores; `--no-pin`
- * turns it off): server processes run on every core but the last, the load
- * generator (h2load, and this bench process with its stream clients) on the
- * last one. The client and the server under test then never take turns on
- * one core, which was most of the round-to-round spread of the throughput
- * ratios on a 2-core machine. Both sides of every ratio run pinned alike.
+ * CPU pinning for the throughput case (Linux `taskset`, on by default with 2
+ * or more cores; `--no-pin` turns it off): the servers it measures run on
+ * every core but the last, the load generator (h2load) on the last one. The
+ * client and the server under test then never take turns on one core, which
+ * was most of the round-to-round spread of the throughput ratios on a 2-core
+ * machine. Both sides of every ratio run pinned alike. The streaming cases
+ * (memory, loop delay) run unpinned: their client is this Node process.
  */
 export const pinning: { serverCpus: string; loadCpus: string } | null = await detectPinning();
 
@@ -43,7 +44,7 @@ async function detectPinning(): Promise<{ serverCpus: string; loadCpus: string }
   const cores = availableParallelism();
   if (cores < 2) return null;
   try {
-    await promisify(execFile)('taskset', ['-p', '-c', String(cores - 1), String(process.pid)]);
+    await promisify(execFile)('taskset', ['--version']);
   } catch {
     return null; // no taskset (util-linux): run unpinned
   }
@@ -70,11 +71,13 @@ export async function startProcess(
   entry: string,
   env: Record<string, string>,
   portPatterns: Record<string, (line: string) => number | undefined>,
+  options: { pinned?: boolean } = {},
 ): Promise<BenchProcess> {
+  const pin = options.pinned ? pinning : null;
   const started = performance.now();
   const argv = [...probeArgs(entry), entry];
   // taskset execs node in place: the child's pid is node's (CPU and RSS reads stay right).
-  const child = spawn(pinning ? 'taskset' : process.execPath, pinning ? ['-c', pinning.serverCpus, process.execPath, ...argv] : argv, {
+  const child = spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', pin.serverCpus, process.execPath, ...argv] : argv, {
     cwd: REPO_ROOT,
     env: { ...process.env, GEMINI_API_KEY: '', GOOGLE_API_KEY: '', ...env },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
@@ -134,7 +137,7 @@ export async function startProcess(
 }
 
 /** Our server, as `npm start` runs it (node dist/main.js; call buildDist first), with the limiter raised out of the way. */
-export function startOurServer(env: Record<string, string> = {}, entry = 'dist/main.js'): Promise<BenchProcess> {
+export function startOurServer(env: Record<string, string> = {}, entry = 'dist/main.js', options: { pinned?: boolean } = {}): Promise<BenchProcess> {
   const json = (line: string) => {
     try {
       return JSON.parse(line) as { msg?: string; port?: number };
@@ -149,11 +152,12 @@ export function startOurServer(env: Record<string, string> = {}, entry = 'dist/m
       rest: (line) => (json(line).msg?.startsWith('REST listening') ? json(line).port : undefined),
       grpc: (line) => (json(line).msg?.startsWith('gRPC listening') ? json(line).port : undefined),
     },
+    options,
   );
 }
 
-export function startListeningScript(entry: string, env: Record<string, string> = {}): Promise<BenchProcess> {
-  return startProcess(entry, env, { port: (line) => (/^LISTENING (\d+)$/.exec(line)?.[1] ? Number(/^LISTENING (\d+)$/.exec(line)![1]) : undefined) });
+export function startListeningScript(entry: string, env: Record<string, string> = {}, options: { pinned?: boolean } = {}): Promise<BenchProcess> {
+  return startProcess(entry, env, { port: (line) => (/^LISTENING (\d+)$/.exec(line)?.[1] ? Number(/^LISTENING (\d+)$/.exec(line)![1]) : undefined) }, options);
 }
 
 /** Resident set size of a process, in MiB (Linux /proc). */
