@@ -159,6 +159,8 @@ class GatewayCall implements ServerInterceptingCallInterface {
   private listener: InterceptingServerListener | undefined;
   private requestId = '';
   private span: Span | undefined;
+  /** The span's trace id when valid (echoed in headers and trailers), settled once. */
+  private traceId: string | undefined;
   private active: Context = ROOT_CONTEXT;
   private controller: AbortController | undefined;
   private untrack: (() => void) | undefined;
@@ -230,6 +232,7 @@ class GatewayCall implements ServerInterceptingCallInterface {
     if (connection.remoteAddress) attributes['network.peer.address'] = connection.remoteAddress;
     if (connection.remotePort) attributes['network.peer.port'] = connection.remotePort;
     this.span = tracer.startSpan(this.method.spanName, { kind: SpanKind.SERVER, attributes }, parent);
+    this.traceId = validTraceId(this.span);
     this.active = trace.setSpan(parent, this.span);
 
     if (this.pastDeadline()) return this.expire();
@@ -307,8 +310,7 @@ class GatewayCall implements ServerInterceptingCallInterface {
     if (this.finished || this.metadataSent) return;
     this.metadataSent = true;
     metadata.set('x-request-id', this.requestId);
-    const traceId = validTraceId(this.span);
-    if (traceId) metadata.set(TRACE_ID_HEADER, traceId);
+    if (this.traceId) metadata.set(TRACE_ID_HEADER, this.traceId);
     this.next.sendMetadata(metadata);
   }
 
@@ -332,8 +334,7 @@ class GatewayCall implements ServerInterceptingCallInterface {
   private deliverStatus(status: PartialStatus): void {
     const trailers = status.metadata ?? new Metadata();
     trailers.set('x-request-id', this.requestId);
-    const traceId = validTraceId(this.span);
-    if (traceId) trailers.set(TRACE_ID_HEADER, traceId);
+    if (this.traceId) trailers.set(TRACE_ID_HEADER, this.traceId);
     const cache = trailers.get('x-cache');
     this.finish(status.code, cache.length === 1 ? String(cache[0]) : undefined);
     this.next.sendStatus({ code: status.code, details: status.details, metadata: trailers });

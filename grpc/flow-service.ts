@@ -149,11 +149,12 @@ function stateOf(metadata: Metadata): CallState {
   return state;
 }
 
-/** What the flow reported for this call (the cache outcome), as trailing metadata. */
-function responseTrailers(context: unknown): Metadata {
-  const trailers = new Metadata();
+/** What the flow reported for this call (the cache outcome), as trailing metadata; none when it reported nothing. */
+function responseTrailers(context: unknown): Metadata | undefined {
   const cache = (context as Partial<FlowContext> | undefined)?.response?.cache;
-  if (cache) trailers.set('x-cache', cache);
+  if (!cache) return undefined;
+  const trailers = new Metadata();
+  trailers.set('x-cache', cache);
   return trailers;
 }
 
