@@ -1,5 +1,6 @@
 import { GenkitError, z } from 'genkit';
 import { validateSchema } from 'genkit/schema';
+import { compiled, noteFlowCall } from './schema-validation-tier.js';
 import { invalidInput, parseFlowInput } from './validated-flow.js';
 
 /**
@@ -11,8 +12,9 @@ import { invalidInput, parseFlowInput } from './validated-flow.js';
  *    thousand levels (a 500 with a RangeError), and Zod recursion on lazy
  *    schemas would too.
  * 2. Our Zod schema (defaults applied).
- * 3. Genkit's own JSON-schema check (ajv, the same compiled validator
- *    `flow.run` uses) on the parsed value. The two disagree at the edges:
+ * 3. Genkit's own JSON-schema check (the same validator `flow.run` uses:
+ *    interpreted while the process is cold, ajv-compiled once it is hot, see
+ *    schema-validation-tier.ts) on the parsed value. The two disagree at the edges:
  *    Zod's `.url()` accepts " https://x" and full-width digits that ajv's
  *    "uri" format refuses. Run here, a refusal gets our error shape (field
  *    paths, no schema, no echo of the input) instead of Genkit's, and
@@ -29,8 +31,11 @@ export function admitFlowInput<I extends z.ZodTypeAny>(schema: I, input: unknown
       detail: { reason: 'INVALID_INPUT' },
     });
   }
+  noteFlowCall();
   const parsed = parseFlowInput(schema, input);
-  const verdict = validateSchema(parsed, { schema });
+  let verdict = validateSchema(parsed, { schema });
+  // Refusals are worded by ajv whatever the tier (the interpreter's wording differs).
+  if (!verdict.valid) verdict = compiled(() => validateSchema(parsed, { schema }));
   if (!verdict.valid) {
     throw invalidInput(
       new z.ZodError(verdict.errors.map((error) => ({ code: 'custom' as const, path: fieldPath(error.path), message: error.message }))),

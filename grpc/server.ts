@@ -17,6 +17,7 @@ import { gatewayInterceptor } from './call-gateway.js';
 import { LOCK_FILE } from './generated-paths.js';
 import { MessageConverter } from './message-converter.js';
 import { parseLock } from './proto-lock.js';
+import { routeGrpcLogs } from './route-grpc-logs.js';
 import { buildServiceModel, flowSchemas, FULL_SERVICE_NAME } from './service-model.js';
 
 export interface GrpcServerOptions {
@@ -66,6 +67,7 @@ export interface RunningGrpcServer {
 }
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  routeGrpcLogs(options.logger);
   // Bound once the HTTP/2 servers exist (after bindAsync); refused calls count against their connection.
   let reportRefused: (peer: string) => void = () => undefined;
   const server = new Server({

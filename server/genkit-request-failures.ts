@@ -34,7 +34,15 @@ export interface GenkitLogLine {
   status?: string;
 }
 
+/**
+ * Genkit warns whenever its JSON-schema mode is set to 'interpret', which we do
+ * on purpose at start (flows/schema-validation-tier.ts); the package it asks
+ * for is installed, so the line is only worth a debug entry.
+ */
+const INTERPRET_MODE_WARNING = "It looks like you're trying to disable schema code generation";
+
 export function classifyGenkitLine(level: GenkitLogLine['level'], message: string): GenkitLogLine {
+  if (level === 'warn' && message.startsWith(INTERPRET_MODE_WARNING)) return { level: 'debug', message };
   if (level !== 'error') return { level, message };
   const match = REQUEST_FAILED.exec(message);
   if (!match || !CLIENT_FAULTS.has(match[2] as StatusName)) return { level, message };

@@ -4,8 +4,9 @@ import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { defineFlows, type AnyFlow } from '../flows/index.js';
 import { loadGenkit } from '../genkit.config.js';
+import { startInterpreted } from '../flows/schema-validation-tier.js';
 import { DESCRIPTOR_SET, OPENAPI_FILE } from '../grpc/generated-paths.js';
-import { startGrpcServer, type RunningGrpcServer } from '../grpc/server.js';
+import type { RunningGrpcServer } from '../grpc/server.js';
 import { createRestApp } from '../rest/app.js';
 import { withStreamAdmission } from '../rest/stream-admission.js';
 import { DEBUG_TURNS_ON, type ServerConfig } from './config.js';
@@ -38,8 +39,10 @@ export interface RunningServer {
 /** Builds the Genkit app from the config and starts REST and gRPC; resolves with the bound ports. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   const { ai, modelName, modelReason, policies } = await loadGenkit(config.model, config.resilience);
+  // Interpreted JSON-schema checks until the process is hot: no ajv compile on the first calls.
+  startInterpreted(ai);
   // Rate limiter, response cache and resumable streams: on Redis when configured, else in this process.
-  const shared = createSharedState(config, logger);
+  const shared = await createSharedState(config, logger);
   const { cache, limiter, streams } = shared;
   const flows = defineFlows(ai, { allowHttpImages: config.debug, maxDataUrlBytes: config.maxBodySize, cache });
   logger.info({ model: modelName, reason: modelReason }, `Model in use: ${modelName} (${modelReason})`);
@@ -86,6 +89,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   if (config.grpcPort !== null) {
     // Reflection (and the protobuf runtime it decodes descriptors with) only when it is on.
     const reflection = config.grpcReflection ? await import('../grpc/reflection.js') : null;
+    // The gRPC stack (grpc-js, the generated stubs, grpc-health-check with protobufjs) loads only when
+    // gRPC is served: a REST-only process (GRPC_ENABLED=false, e.g. the REST service on Cloud Run) skips it.
+    const { startGrpcServer } = await import('../grpc/server.js');
     grpc = await startGrpcServer({
       flows,
       host: config.host,

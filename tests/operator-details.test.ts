@@ -123,6 +123,27 @@ describe('settings that used to be misread or badly reported', () => {
       blocker.close();
     }
   });
+
+  it('the process says it once: no raw grpc-js line on stderr, exit 1 with our message', async () => {
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    const taken = (blocker.address() as { port: number }).port;
+    try {
+      await assert.rejects(
+        run(process.execPath, ['--import', 'tsx', 'main.ts'], { env: { ...process.env, PORT: '0', GRPC_PORT: String(taken), HOST: '127.0.0.1', LOG_LEVEL: 'info' } }),
+        (e: { code?: number; stderr?: string; stdout?: string }) => {
+          assert.equal(e.code, 1);
+          assert.doesNotMatch(e.stderr ?? '', /No address added/);
+          assert.equal(e.stderr?.trim(), `Failed to start: gRPC cannot listen on 127.0.0.1:${taken} (GRPC_PORT or --grpc-port): the port is already in use (another process listens there)`);
+          // Every stdout line is one JSON object (grpc-js's own lines go through pino too).
+          for (const line of (e.stdout ?? '').split('\n').filter(Boolean)) JSON.parse(line);
+          return true;
+        },
+      );
+    } finally {
+      blocker.close();
+    }
+  });
 });
 
 describe('--help and --debug', () => {

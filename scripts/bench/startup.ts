@@ -12,7 +12,8 @@ import { REPO_ROOT } from '../../grpc/generated-paths.js';
  * default configuration) against a plain Genkit `startFlowServer` with one
  * trivial flow (scripts/bench/plain-one-flow.mjs). Both are plain JavaScript
  * run by plain node; rounds alternate which one starts first; medians are
- * reported. Idle RSS is read once each has served its first call and settled.
+ * reported. Each round also starts ours with gRPC off (`--no-grpc`), to show
+ * what the gRPC stack costs at start. Idle RSS is read once each has served its first call and settled.
  *
  *   node --import tsx scripts/bench/startup.ts [--rounds N]   (also part of `npm run bench`)
  */
@@ -27,6 +28,10 @@ export interface StartupResult {
   idle_rss_mb: number;
   idle_rss_mb_plain: number;
   idle_rss_ratio: number;
+  /** The same process with gRPC off (`--no-grpc`: the REST service of a two-service deploy), same rounds. */
+  startup_ratio_rest_only: number;
+  idle_rss_mb_rest_only: number;
+  idle_rss_ratio_rest_only: number;
   /** Per-round ratios, for the spread. */
   startup_ratios: number[];
 }
@@ -42,8 +47,10 @@ const SETTLE_MS = 1000;
 export async function measureStartup(rounds = 5): Promise<StartupResult> {
   await run(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT });
   const ours: Sample[] = [];
+  const restOnly: Sample[] = [];
   const plain: Sample[] = [];
   const startOurs = () => sample([join(REPO_ROOT, 'dist/main.js')], (port) => ({ PORT: String(port) }), '/tellJoke', { name: 'Ada' });
+  const startRestOnly = () => sample([join(REPO_ROOT, 'dist/main.js'), '--no-grpc'], (port) => ({ PORT: String(port) }), '/tellJoke', { name: 'Ada' });
   const startPlain = () => sample([join(REPO_ROOT, 'scripts/bench/plain-one-flow.mjs')], (port) => ({ PORT: String(port) }), '/echo', { text: 'Ada' });
   // One unmeasured start of each: the first spawn pays for a cold file cache.
   await startOurs();
@@ -52,7 +59,9 @@ export async function measureStartup(rounds = 5): Promise<StartupResult> {
     if (round % 2 === 0) {
       ours.push(await startOurs());
       plain.push(await startPlain());
+      restOnly.push(await startRestOnly());
     } else {
+      restOnly.push(await startRestOnly());
       plain.push(await startPlain());
       ours.push(await startOurs());
     }
@@ -63,6 +72,9 @@ export async function measureStartup(rounds = 5): Promise<StartupResult> {
   const medianRound = ratios.indexOf(medianElement(ratios));
   const rssRatios = ours.map((s, i) => s.rssMiB / plain[i]!.rssMiB);
   const rssRound = rssRatios.indexOf(medianElement(rssRatios));
+  const restOnlyRatios = restOnly.map((s, i) => s.ms / plain[i]!.ms);
+  const restOnlyRss = restOnly.map((s, i) => s.rssMiB / plain[i]!.rssMiB);
+  const restOnlyRssRound = restOnlyRss.indexOf(medianElement(restOnlyRss));
   return {
     startup_ms: Math.round(ours[medianRound]!.ms),
     startup_ms_plain: Math.round(plain[medianRound]!.ms),
@@ -71,6 +83,9 @@ export async function measureStartup(rounds = 5): Promise<StartupResult> {
     idle_rss_mb: Math.round(ours[rssRound]!.rssMiB),
     idle_rss_mb_plain: Math.round(plain[rssRound]!.rssMiB),
     idle_rss_ratio: round2(rssRatios[rssRound]!),
+    startup_ratio_rest_only: round2(medianElement(restOnlyRatios)),
+    idle_rss_mb_rest_only: Math.round(restOnly[restOnlyRssRound]!.rssMiB),
+    idle_rss_ratio_rest_only: round2(restOnlyRss[restOnlyRssRound]!),
     startup_ratios: ratios.map(round2),
   };
 }
@@ -140,6 +155,7 @@ export function startupRow(r: StartupResult): string[] {
     'cold start (dist/main.js vs plain startFlowServer, 1 flow)',
     `${r.startup_ms} vs ${r.startup_ms_plain} ms, ratio ${r.startup_ratio} ±${r.startup_ratio_spread} (rounds ${r.startup_ratios.join(' ')})`,
     `idle RSS ${r.idle_rss_mb} vs ${r.idle_rss_mb_plain} MiB, ratio ${r.idle_rss_ratio}`,
+    `REST only (--no-grpc): start ratio ${r.startup_ratio_rest_only}, idle RSS ${r.idle_rss_mb_rest_only} MiB, ratio ${r.idle_rss_ratio_rest_only}`,
   ];
 }
 
