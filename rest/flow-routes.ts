@@ -1,5 +1,5 @@
 import { expressHandler } from './genkit-express.js';
-import express, { type IRouter, type RequestHandler, type Response, type Router } from 'express';
+import express, { type IRouter, type RequestHandler, type Response } from 'express';
 import { GenkitError } from 'genkit';
 import type { ContextProvider } from 'genkit/context';
 import { admitFlowInput, MAX_INPUT_DEPTH } from '../flows/admit-input.js';
@@ -31,17 +31,10 @@ export interface FlowRouteOptions {
   streams?: DurableStreams | null;
 }
 
-export function flowRoutes(flows: readonly AnyFlow[], options: FlowRouteOptions): Router {
-  const router = express.Router();
-  addFlowRoutes(router, flows, options);
-  return router;
-}
-
 /**
- * The same routes, registered on an existing app or router. The server adds
- * them to the app itself: a mounted Router costs every request a second
- * routing pass, and an open stream keeps that pass's closures (its `next`,
- * and the saved `baseUrl`/`params` state) until it ends.
+ * Registered on the app itself (or any router): a mounted Router would cost
+ * every request a second routing pass, and an open stream would keep that
+ * pass's closures (its `next`, the saved `baseUrl`/`params` state) until it ends.
  */
 export function addFlowRoutes(router: IRouter, flows: readonly AnyFlow[], options: FlowRouteOptions): void {
   // The {"data": …} envelope is one level more than the input may nest. The parser continues from
