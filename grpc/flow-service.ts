@@ -14,7 +14,6 @@ import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { AnyFlow } from '../flows/index.js';
 import { admitFlowInput } from '../flows/admit-input.js';
-import { admitCall, type AdmissionPacer } from '../server/admission-pacer.js';
 import type { FlowContext } from '../server/flow-context.js';
 import type { InFlightCalls } from '../server/in-flight-calls.js';
 import { normalizeError } from '../server/normalize-error.js';
@@ -46,8 +45,6 @@ export interface FlowServiceOptions {
   calls: InFlightCalls;
   /** Resumable streams (x-genkit-stream-id metadata); null: a stream ends with its call. */
   streams?: DurableStreams | null;
-  /** Spreads bursts of new calls over event-loop turns (shared with REST); none: no pacing. */
-  pacer?: AdmissionPacer;
 }
 
 /** Marks a request whose bytes could not be decoded, so the handler can answer INVALID_ARGUMENT. */
@@ -65,10 +62,10 @@ export function flowService(options: FlowServiceOptions): { definition: ServiceD
       continue;
     }
     definition[rpc.methodName] = checkedDecoding(method, messageCodec(options.messages, rpc.requestMessage));
+    // New calls are paced by the gateway interceptor (call-gateway.ts), before any of their work.
     implementation[rpc.methodName] = rpc.serverStreaming
-      ? (call: ServerWritableStream<Decoded, unknown>) => admitCall(options.pacer, () => void serveStream(call, rpc, flow, options))
-      : (call: ServerUnaryCall<Decoded, unknown>, callback: sendUnaryData<unknown>) =>
-          admitCall(options.pacer, () => void serveUnary(call, callback, rpc, flow, options));
+      ? (call: ServerWritableStream<Decoded, unknown>) => void serveStream(call, rpc, flow, options)
+      : (call: ServerUnaryCall<Decoded, unknown>, callback: sendUnaryData<unknown>) => void serveUnary(call, callback, rpc, flow, options);
   }
   return { definition, implementation };
 }
@@ -152,11 +149,12 @@ function stateOf(metadata: Metadata): CallState {
   return state;
 }
 
-/** What the flow reported for this call (the cache outcome), as trailing metadata. */
-function responseTrailers(context: unknown): Metadata {
-  const trailers = new Metadata();
+/** What the flow reported for this call (the cache outcome), as trailing metadata; none when it reported nothing. */
+function responseTrailers(context: unknown): Metadata | undefined {
   const cache = (context as Partial<FlowContext> | undefined)?.response?.cache;
-  if (cache) trailers.set('x-cache', cache);
+  if (!cache) return undefined;
+  const trailers = new Metadata();
+  trailers.set('x-cache', cache);
   return trailers;
 }
 

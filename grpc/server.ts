@@ -84,6 +84,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
         calls: options.calls,
         warnings: options.warnings,
         onRefused: (peer) => reportRefused(peer),
+        pacer: options.pacer,
       }),
     ],
   });
@@ -98,7 +99,6 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     logger: options.logger,
     calls: options.calls,
     streams: options.streams ?? null,
-    pacer: options.pacer,
   });
   server.addService(definition, implementation);
 

@@ -8,7 +8,7 @@ import type { InFlightCalls } from '../server/in-flight-calls.js';
 import type { DurableStreams } from '../server/streams/durable-streams.js';
 import { apiDocs, type ApiDocsOptions } from './api-docs.js';
 import { errorHandler, notFound } from './errors.js';
-import { flowRoutes } from './flow-routes.js';
+import { addFlowRoutes } from './flow-routes.js';
 import { accessLog } from './middleware/access-log.js';
 import { authenticate } from './middleware/authenticate.js';
 import { bodyReadErrors } from './middleware/body-read-errors.js';
@@ -88,14 +88,12 @@ export function createRestApp(options: RestAppOptions): Express {
   if (options.apiDocs) app.use(['/openapi.json', '/docs'], requireApiKey(options.contextProvider));
   if (options.apiDocs) app.use(apiDocs(options.apiDocs));
   app.use(authenticate(options.contextProvider));
-  app.use(
-    flowRoutes(options.flows, {
-      maxBodySize: options.maxBodySize,
-      contextProvider: options.contextProvider,
-      calls: options.calls,
-      streams: options.streams,
-    }),
-  );
+  addFlowRoutes(app, options.flows, {
+    maxBodySize: options.maxBodySize,
+    contextProvider: options.contextProvider,
+    calls: options.calls,
+    streams: options.streams,
+  });
   app.use(notFound);
   app.use(bodyReadErrors);
   app.use(errorHandler);

@@ -1,5 +1,5 @@
 import { expressHandler } from './genkit-express.js';
-import express, { type RequestHandler, type Response, type Router } from 'express';
+import express, { type IRouter, type RequestHandler, type Response } from 'express';
 import { GenkitError } from 'genkit';
 import type { ContextProvider } from 'genkit/context';
 import { admitFlowInput, MAX_INPUT_DEPTH } from '../flows/admit-input.js';
@@ -31,8 +31,12 @@ export interface FlowRouteOptions {
   streams?: DurableStreams | null;
 }
 
-export function flowRoutes(flows: readonly AnyFlow[], options: FlowRouteOptions): Router {
-  const router = express.Router();
+/**
+ * Registered on the app itself (or any router): a mounted Router would cost
+ * every request a second routing pass, and an open stream would keep that
+ * pass's closures (its `next`, the saved `baseUrl`/`params` state) until it ends.
+ */
+export function addFlowRoutes(router: IRouter, flows: readonly AnyFlow[], options: FlowRouteOptions): void {
   // The {"data": …} envelope is one level more than the input may nest. The parser continues from
   // the socket's 'end' event: inSpanContext puts the span context back for what follows.
   const json = inSpanContext(express.json({ limit: options.maxBodySize, strict: false, verify: rejectDeepJson(MAX_INPUT_DEPTH + 1) }));
@@ -51,7 +55,6 @@ export function flowRoutes(flows: readonly AnyFlow[], options: FlowRouteOptions)
     });
     if (options.streams) router.delete(route, spanRoute(route), cancelStream(options.streams, flow));
   }
-  return router;
 }
 
 /**

@@ -19,7 +19,9 @@ export function withStreamAdmission(app: RequestListener, calls: InFlightCalls, 
     if (req.method !== 'POST' || !isStreamRequest(req)) return app(req, res);
     const release = calls.admitStream();
     if (release) {
-      res.once('close', release);
+      // 'close' comes once per response, and release is idempotent: a plain listener, no once-wrapper
+      // (a bound function and its state object, kept for the life of the stream).
+      res.on('close', release);
       return app(req, res);
     }
     warnings.note('rest-stream-shed', 'Streaming request shed with 503: MAX_CONCURRENT_STREAMS reached', { path: req.url?.split('?')[0] });

@@ -5,6 +5,7 @@ import { grpcFrame, grpcLoad, median, requireH2load, restLoad, WARM_UP_SECONDS, 
 import type { ProbeAlloc } from './bench/probe-types.js';
 import { buildDist, cpuMs, rssMiB, startListeningScript, startOurServer, type BenchProcess } from './bench/processes.js';
 import { pairedRounds, type RatioResult, type RoundsOptions } from './bench/rounds.js';
+import { abBench } from './bench/ab.js';
 import { scaleOutBench } from './bench/scale-out.js';
 import { measureStartup, startupRow, startupSummary } from './bench/startup.js';
 import { loopDelayWithSlowStreams, memoryPerOpenStream, timeToFirstChunk, type StreamMemory } from './bench/streams.js';
@@ -20,10 +21,20 @@ import { loopDelayWithSlowStreams, memoryPerOpenStream, timeToFirstChunk, type S
 const quick = process.argv.includes('--quick');
 /** `--telemetry`: only case 6 (OTLP export on vs off). */
 const telemetryOnly = process.argv.includes('--telemetry');
+/** `--ab <dir> [--rounds N]`: this tree's server against the one built in <dir> (scripts/bench/ab.ts). */
 /** `--scale-out`: only issue 16's cases (scripts/bench/scale-out.ts). */
 const scaleOutOnly = process.argv.includes('--scale-out');
+/**
+ * `--only <case>[,<case>]`: run only these cases (while developing; the JSON
+ * line then has only their keys): startup, throughput, ttfc, memory, loop,
+ * telemetry. `--concurrency 64[,16]` narrows the throughput case.
+ */
+const only = argValue('--only')?.split(',');
+const runs = (name: string) => !only || only.includes(name);
 const SECONDS = quick ? 2 : 4;
-const CONCURRENCY = quick ? [1, 64] : [1, 16, 64];
+/** Measured seconds per load of the c=64 throughput rounds (the headline ratios). */
+const HEADLINE_SECONDS = 6;
+const CONCURRENCY = argValue('--concurrency')?.split(',').map(Number) ?? (quick ? [1, 64] : [1, 16, 64]);
 /** Headline ratios: rounds continue until each one's spread is below ±TARGET_SPREAD (bounded). */
 const TARGET_SPREAD = 0.05;
 const HEADLINE_ROUNDS: Omit<RoundsOptions, 'converge'> = quick
@@ -43,11 +54,17 @@ const summary: Record<string, number | null> = {};
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<void> {
-  log(`bench${quick ? ' --quick' : ''}: ${os.cpus().length} cores, Node ${process.version}, rounds of ${WARM_UP_SECONDS} s warm-up + ${SECONDS} s per load`);
+  log(`bench${quick ? ' --quick' : ''}: ${os.cpus().length} cores, Node ${process.version}, rounds of ${WARM_UP_SECONDS} s warm-up + ${SECONDS} s per load${quick ? '' : ` (${HEADLINE_SECONDS} s at c=64)`}`);
   await requireH2load(log);
   await buildDist();
   if (telemetryOnly) {
     await telemetryOverhead();
+    finish();
+    return;
+  }
+  const abBaseline = argValue('--ab');
+  if (abBaseline) {
+    await abBench({ baseline: abBaseline, rounds: Number(argValue('--rounds') ?? 7), seconds: SECONDS, concurrency: CONCURRENCY.at(-1)!, rows, summary, log });
     finish();
     return;
   }
@@ -57,25 +74,29 @@ async function main(): Promise<void> {
     return;
   }
   // Cold start first, on an otherwise idle machine: dist/main.js vs a plain startFlowServer (scripts/bench/startup.ts).
-  const cold = await measureStartup(quick ? 3 : 5);
-  rows.push(startupRow(cold));
-  Object.assign(summary, startupSummary(cold));
-  const spawnedAt = performance.now();
-  const ours = await startOurServer();
-  const startup = await firstServed(ours, spawnedAt);
-  const plain = await startListeningScript('scripts/bench/plain-flow-server.mjs');
-  const handwritten = await startListeningScript('scripts/bench/handwritten-grpc.mjs');
-  try {
-    await throughput(ours, plain, handwritten);
-    await firstChunk(ours);
-    summary.rss_mb = Math.round(await rssMiB(ours.child.pid!));
-    rows.push(['start-up (dist/main.js, probe loaded)', `first /health and first RPC ${Math.round(startup)} ms after spawn`, `RSS after the load cases ${summary.rss_mb} MiB`, 'target ≤ 250 MiB']);
-  } finally {
-    await Promise.all([ours.stop(), plain.stop(), handwritten.stop()]);
+  if (runs('startup')) {
+    const cold = await measureStartup(quick ? 3 : 5);
+    rows.push(startupRow(cold));
+    Object.assign(summary, startupSummary(cold));
   }
-  await streamMemory();
-  await loopDelay();
-  await telemetryOverhead();
+  if (runs('throughput') || runs('ttfc')) {
+    const spawnedAt = performance.now();
+    const ours = await startOurServer({}, undefined, { pinned: true });
+    const startup = await firstServed(ours, spawnedAt);
+    const plain = await startListeningScript('scripts/bench/plain-flow-server.mjs', {}, { pinned: true });
+    const handwritten = await startListeningScript('scripts/bench/handwritten-grpc.mjs', {}, { pinned: true });
+    try {
+      if (runs('throughput')) await throughput(ours, plain, handwritten);
+      if (runs('ttfc')) await firstChunk(ours);
+      summary.rss_mb = Math.round(await rssMiB(ours.child.pid!));
+      rows.push(['start-up (dist/main.js, probe loaded)', `first /health and first RPC ${Math.round(startup)} ms after spawn`, `RSS after the load cases ${summary.rss_mb} MiB`, 'target ≤ 250 MiB']);
+    } finally {
+      await Promise.all([ours.stop(), plain.stop(), handwritten.stop()]);
+    }
+  }
+  if (runs('memory')) await streamMemory();
+  if (runs('loop')) await loopDelay();
+  if (runs('telemetry')) await telemetryOverhead();
   finish();
 }
 
@@ -103,17 +124,22 @@ async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: 
     // requests per second. h2load's warm-up second is in the window too, counted at the measured rate.
     const cpuTarget: Record<string, BenchProcess> = { restOurs: ours, restPlain: plain, grpcOurs: ours, grpcHand: handwritten };
     const cpuPerRequest: Record<string, number[]> = { restOurs: [], restPlain: [], grpcOurs: [], grpcHand: [] };
+    // The headline rows at c=64 get longer measured windows: less noise per load, so fewer rounds to converge.
+    const seconds = c === 64 && !quick ? HEADLINE_SECONDS : SECONDS;
     const { ratios } = await pairedRounds(
+      // Order (rotated one place per round): the two loads of REST vs plain, gRPC vs hand-written and
+      // our gRPC vs our REST are neighbours (back to back in three rounds of four); hand-written gRPC
+      // vs our REST are one load apart.
       {
-        restOurs: () => restLoad(url.restOurs, JOKE, c, SECONDS),
-        restPlain: () => restLoad(url.restPlain, JOKE, c, SECONDS),
-        grpcOurs: () => grpcLoad(url.grpcOurs, FRAME, c, SECONDS),
-        grpcHand: () => grpcLoad(url.grpcHand, FRAME, c, SECONDS),
+        restPlain: () => restLoad(url.restPlain, JOKE, c, seconds),
+        restOurs: () => restLoad(url.restOurs, JOKE, c, seconds),
+        grpcOurs: () => grpcLoad(url.grpcOurs, FRAME, c, seconds),
+        grpcHand: () => grpcLoad(url.grpcHand, FRAME, c, seconds),
       },
-      { rest: ['restOurs', 'restPlain'], grpc: ['grpcOurs', 'grpcHand'], grpcVsRest: ['grpcOurs', 'restOurs'] },
+      { rest: ['restOurs', 'restPlain'], grpc: ['grpcOurs', 'grpcHand'], grpcVsRest: ['grpcOurs', 'restOurs'], handVsRest: ['grpcHand', 'restOurs'] },
       {
         ...(c === 1 ? SIDE_ROUNDS : HEADLINE_ROUNDS),
-        converge: c === 64 ? ['rest', 'grpc', 'grpcVsRest'] : c === 16 ? ['rest'] : [],
+        converge: c === 64 ? ['rest', 'grpc', 'grpcVsRest', 'handVsRest'] : c === 16 ? ['rest'] : [],
         log,
         around: async (name, load) => {
           const pid = cpuTarget[name]!.child.pid!;
@@ -126,7 +152,7 @@ async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: 
             const alloc = await target.probe<ProbeAlloc>({ cmd: 'alloc-stop' });
             allocPerRequest[name]!.push(alloc.bytes / Math.max(1, result.requests));
           }
-          const requestsInWindow = result.requests * (1 + WARM_UP_SECONDS / SECONDS);
+          const requestsInWindow = result.requests * (1 + WARM_UP_SECONDS / seconds);
           cpuPerRequest[name]!.push(((await cpuMs(pid)) - cpuBefore) * 1000 / Math.max(1, requestsInWindow));
           return result;
         },
@@ -135,6 +161,8 @@ async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: 
     rows.push(ratioRow(`REST c=${c}`, 'ours', 'plain startFlowServer', ratios.rest!, c === 1 ? '' : 'target ≥ 0.85'));
     rows.push(ratioRow(`gRPC c=${c}`, 'ours', 'hand-written grpc-js', ratios.grpc!, c === 64 ? 'target ≥ 0.90' : ''));
     rows.push(ratioRow(`gRPC vs REST c=${c}`, 'gRPC', 'REST', ratios.grpcVsRest!, c === 64 ? 'target ≥ 2' : ''));
+    // The ceiling of any gRPC layer over this flow: the hand-written service against our REST, same rounds.
+    rows.push(ratioRow(`hand-written gRPC vs our REST c=${c}`, 'hand-written gRPC', 'our REST', ratios.handVsRest!, c === 64 ? 'ceiling of "gRPC vs REST"' : ''));
     if (c === 16) putRatio('rest_ratio_c16', ratios.rest!);
     if (c === 64) {
       for (const [surface, a, b, baseline] of [['rest', 'restOurs', 'restPlain', 'plain'], ['grpc', 'grpcOurs', 'grpcHand', 'hand-written']] as const) {
@@ -155,6 +183,7 @@ async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: 
       summary.rest_rps_c64 = Math.round(ratios.rest!.a.rps);
       putRatio('grpc_ratio_c64', ratios.grpc!);
       putRatio('grpc_vs_rest_c64', ratios.grpcVsRest!);
+      putRatio('grpc_handwritten_vs_rest_c64', ratios.handVsRest!);
       const alloc = pairedMedian(allocPerRequest.restOurs!, allocPerRequest.restPlain!);
       summary.alloc_bytes_per_req_rest = Math.round(alloc.a);
       summary.alloc_bytes_per_req_plain = Math.round(alloc.b);
@@ -240,8 +269,8 @@ async function loopDelay(): Promise<void> {
 async function telemetryOverhead(): Promise<void> {
   log('OTLP export on vs off');
   const sink = await startListeningScript('scripts/bench/otlp-sink.ts');
-  const exporting = await startOurServer({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.ports.port}` });
-  const silent = await startOurServer({ GENKIT_TELEMETRY_DISABLED: '1' });
+  const exporting = await startOurServer({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.ports.port}` }, undefined, { pinned: true });
+  const silent = await startOurServer({ GENKIT_TELEMETRY_DISABLED: '1' }, undefined, { pinned: true });
   try {
     const rest = (server: BenchProcess) => restLoad(`http://127.0.0.1:${server.ports.rest}/tellJoke`, JOKE, 64, SECONDS);
     const grpc = (server: BenchProcess) => grpcLoad(`http://127.0.0.1:${server.ports.grpc}/genkit.flows.v1.FlowService/TellJoke`, FRAME, 64, SECONDS);
@@ -313,6 +342,11 @@ function finish(): void {
   const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);
   for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  |  ').trimEnd()}\n`);
   process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+function argValue(flag: string): string | undefined {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
 const round2 = (value: number) => Math.round(value * 100) / 100;

@@ -74,10 +74,16 @@ export function inSpanContext(middleware: RequestHandler): RequestHandler {
 
 /** Names the span after the matched route (`POST /translateText`) and sets `http.route`. */
 export function spanRoute(route: string): RequestHandler {
+  // One name string per method and route, not a new concatenated string kept by every open stream's span.
+  const names = new Map<string, string>();
   return (req, _res, next) => {
     const span = trace.getSpan(context.active());
-    span?.setAttribute('http.route', route);
-    span?.updateName(`${req.method} ${route}`);
+    if (span) {
+      let name = names.get(req.method);
+      if (name === undefined) names.set(req.method, (name = `${req.method} ${route}`));
+      span.setAttribute('http.route', route);
+      span.updateName(name);
+    }
     next();
   };
 }

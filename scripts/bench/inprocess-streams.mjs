@@ -7,7 +7,8 @@ import { createGenkit } from '../../dist/genkit.config.js';
  * chunk latency, on the dist/ build. On `{cmd: 'open-streams', n}` it starts
  * n streams and answers once each has yielded its first chunk (all open at
  * once, mid-stream); the bench then reads memory through the probe
- * (scripts/bench/probe.mjs).
+ * (scripts/bench/probe.mjs). With `untilDone` it answers once every stream
+ * has ended instead (the JIT warm-up before measuring).
  */
 const { ai } = createGenkit({ kind: 'offline', latencyMs: Number(process.env.OFFLINE_MODEL_LATENCY_MS ?? 0) });
 const tellJoke = defineFlows(ai).find((f) => f.__action.name === 'tellJoke');
@@ -16,6 +17,7 @@ process.on('message', (request) => {
   if (request.cmd !== 'open-streams') return;
   const firstChunks = Array.from({ length: request.n ?? 0 }, () => {
     const { stream, output } = tellJoke.stream({});
+    if (request.untilDone) return output;
     output.catch(() => undefined);
     return new Promise((resolve, reject) => {
       void (async () => {

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { onLoadCpu } from './processes.js';
 
 /**
  * Load generation with h2load (Debian's nghttp2-client) on both surfaces:
@@ -84,11 +85,8 @@ async function h2load(url: string, body: Buffer, args: string[], seconds: number
     const bodyFile = join(dir, 'body.bin');
     const logFile = join(dir, 'requests.log');
     await writeFile(bodyFile, body);
-    const { stdout } = await run(
-      'h2load',
-      [...args, '-D', String(seconds), '--warm-up-time', String(WARM_UP_SECONDS), '-d', bodyFile, '--log-file', logFile, url],
-      { maxBuffer: 16 * 1024 * 1024 },
-    );
+    const [command, argv] = onLoadCpu('h2load', [...args, '-D', String(seconds), '--warm-up-time', String(WARM_UP_SECONDS), '-d', bodyFile, '--log-file', logFile, url]);
+    const { stdout } = await run(command, argv, { maxBuffer: 16 * 1024 * 1024 });
     const requests = Number(/requests: \d+ total, \d+ started, (\d+) done/.exec(stdout)?.[1] ?? 0);
     const failed = Number(/(\d+) failed/.exec(stdout)?.[1] ?? 0) + Number(/(\d+) errored/.exec(stdout)?.[1] ?? 0);
     const non2xx = /status codes: \d+ 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(stdout);

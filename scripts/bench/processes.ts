@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
@@ -27,19 +28,56 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
  */
 const probeArgs = (entry: string) => ['--expose-gc', ...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []), '--import', './scripts/bench/probe.mjs'];
 
+/**
+ * CPU pinning for the throughput case (Linux `taskset`, on by default with 2
+ * or more cores; `--no-pin` turns it off): the servers it measures run on
+ * every core but the last, the load generator (h2load) on the last one. The
+ * client and the server under test then never take turns on one core, which
+ * was most of the round-to-round spread of the throughput ratios on a 2-core
+ * machine. Both sides of every ratio run pinned alike. The streaming cases
+ * (memory, loop delay) run unpinned: their client is this Node process.
+ */
+export const pinning: { serverCpus: string; loadCpus: string } | null = await detectPinning();
+
+async function detectPinning(): Promise<{ serverCpus: string; loadCpus: string } | null> {
+  if (process.argv.includes('--no-pin') || process.platform !== 'linux') return null;
+  const cores = availableParallelism();
+  if (cores < 2) return null;
+  try {
+    await promisify(execFile)('taskset', ['--version']);
+  } catch {
+    return null; // no taskset (util-linux): run unpinned
+  }
+  return { serverCpus: cores === 2 ? '0' : `0-${cores - 2}`, loadCpus: String(cores - 1) };
+}
+
+/** `command args…` run on the load generator's core when pinning is on. */
+export function onLoadCpu(command: string, args: string[]): [string, string[]] {
+  return pinning ? ['taskset', ['-c', pinning.loadCpus, command, ...args]] : [command, args];
+}
+
 /** Builds dist/ (what `npm start` runs); incremental, so quick when nothing changed. */
 export async function buildDist(): Promise<void> {
   await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT });
 }
+
+/** Every server this bench started and has not stopped: killed when the bench ends, however it ends. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => running.forEach((child) => child.kill('SIGKILL')));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
 /** Spawns a TypeScript entry point and resolves once every named port has been printed. */
 export async function startProcess(
   entry: string,
   env: Record<string, string>,
   portPatterns: Record<string, (line: string) => number | undefined>,
+  options: { pinned?: boolean } = {},
 ): Promise<BenchProcess> {
+  const pin = options.pinned ? pinning : null;
   const started = performance.now();
-  const child = spawn(process.execPath, [...probeArgs(entry), entry], {
+  const argv = [...probeArgs(entry), entry];
+  // taskset execs node in place: the child's pid is node's (CPU and RSS reads stay right).
+  const child = spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', pin.serverCpus, process.execPath, ...argv] : argv, {
     cwd: REPO_ROOT,
     env: { ...process.env, GEMINI_API_KEY: '', GOOGLE_API_KEY: '', ...env },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
@@ -52,12 +90,21 @@ export async function startProcess(
     if (reply.error !== undefined) waiter?.reject(new Error(`${entry} probe: ${reply.error}`));
     else waiter?.resolve(reply.result as never);
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  running.add(child);
+  let stopping = false;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      if (!stopping) process.stderr.write(`bench: ${entry} (pid ${child.pid}) exited unexpectedly: code ${code}, signal ${signal}\n`);
+      resolve();
+    }),
+  );
   const ports: Record<string, number> = {};
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${entry} did not start in 30 s`)), 30_000);
     // Keep reading after start-up too, so a chatty server never blocks on a full pipe.
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (process.env.BENCH_SERVER_OUTPUT) process.stderr.write(`[${entry}] ${line}\n`);
       for (const [name, pattern] of Object.entries(portPatterns)) {
         const port = ports[name] ?? pattern(line);
         if (port !== undefined) ports[name] = port;
@@ -80,6 +127,7 @@ export async function startProcess(
         child.send({ ...request, id });
       }),
     stop: async () => {
+      stopping = true;
       child.kill('SIGTERM');
       const force = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
@@ -89,7 +137,7 @@ export async function startProcess(
 }
 
 /** Our server, as `npm start` runs it (node dist/main.js; call buildDist first), with the limiter raised out of the way. */
-export function startOurServer(env: Record<string, string> = {}): Promise<BenchProcess> {
+export function startOurServer(env: Record<string, string> = {}, entry = 'dist/main.js', options: { pinned?: boolean } = {}): Promise<BenchProcess> {
   const json = (line: string) => {
     try {
       return JSON.parse(line) as { msg?: string; port?: number };
@@ -98,17 +146,18 @@ export function startOurServer(env: Record<string, string> = {}): Promise<BenchP
     }
   };
   return startProcess(
-    'dist/main.js',
+    entry,
     { PORT: '0', GRPC_PORT: '0', HOST: '127.0.0.1', RATE_LIMIT: '100000000/second', LOG_FORMAT: 'json', ...env },
     {
       rest: (line) => (json(line).msg?.startsWith('REST listening') ? json(line).port : undefined),
       grpc: (line) => (json(line).msg?.startsWith('gRPC listening') ? json(line).port : undefined),
     },
+    options,
   );
 }
 
-export function startListeningScript(entry: string, env: Record<string, string> = {}): Promise<BenchProcess> {
-  return startProcess(entry, env, { port: (line) => (/^LISTENING (\d+)$/.exec(line)?.[1] ? Number(/^LISTENING (\d+)$/.exec(line)![1]) : undefined) });
+export function startListeningScript(entry: string, env: Record<string, string> = {}, options: { pinned?: boolean } = {}): Promise<BenchProcess> {
+  return startProcess(entry, env, { port: (line) => (/^LISTENING (\d+)$/.exec(line)?.[1] ? Number(/^LISTENING (\d+)$/.exec(line)![1]) : undefined) }, options);
 }
 
 /** Resident set size of a process, in MiB (Linux /proc). */
