@@ -178,7 +178,7 @@ describe('cancellation reaches the Gemini request', () => {
     const call = callUnary(client, 'pirateChat', {}, { deadlineMs: 300 });
     await assert.rejects(call, (e: ServiceError) => e.code === status.DEADLINE_EXCEEDED);
     const upstream = gemini.requests.at(-1)!;
-    await upstream.closed;
+    await within(upstream.closed, 'the upstream request to close at the deadline');
     assert.equal(upstream.answered, false);
   });
 
@@ -187,14 +187,14 @@ describe('cancellation reaches the Gemini request', () => {
     const stream = callStream(client, 'tellJokeStream', {});
     stream.on('error', () => undefined);
     const streamId = new Promise<string>((resolve) => stream.once('metadata', (m: Metadata) => resolve(String(m.get('x-genkit-stream-id')[0]))));
-    while (gemini.requests.length === before) await new Promise((r) => setTimeout(r, 10));
+    await untilMoreRequests(gemini, before);
     stream.cancel();
     const upstream = gemini.requests.at(-1)!;
     const closedEarly = await Promise.race([upstream.closed.then(() => true), new Promise((r) => setTimeout(() => r(false), 300))]);
     assert.equal(closedEarly, false, 'a client leaving does not stop a durable stream');
-    const cancel = await fetch(`${server.baseUrl}/tellJoke`, { method: 'DELETE', headers: { 'x-genkit-stream-id': await streamId } });
+    const cancel = await fetch(`${server.baseUrl}/tellJoke`, { method: 'DELETE', headers: { 'x-genkit-stream-id': await within(streamId, 'the stream id in the response metadata') } });
     assert.equal(cancel.status, 204);
-    await upstream.closed;
+    await within(upstream.closed, 'the upstream request to close after the DELETE');
     assert.equal(gemini.requests.length, before + 1, 'nothing was retried');
   });
 
@@ -207,10 +207,10 @@ describe('cancellation reaches the Gemini request', () => {
       body: JSON.stringify({ data: {} }),
       signal: controller.signal,
     }).then((res) => res.text());
-    while (gemini.requests.length === before) await new Promise((r) => setTimeout(r, 10));
+    await untilMoreRequests(gemini, before);
     controller.abort();
     await assert.rejects(pending);
-    await gemini.requests.at(-1)!.closed;
+    await within(gemini.requests.at(-1)!.closed, 'the upstream request to close after the client left');
     assert.equal(gemini.requests.length, before + 1, 'nothing was retried');
   });
 
@@ -225,14 +225,14 @@ describe('cancellation reaches the Gemini request', () => {
     });
     const streamId = res.headers.get('x-genkit-stream-id');
     assert.ok(streamId);
-    while (gemini.requests.length === before) await new Promise((r) => setTimeout(r, 10));
+    await untilMoreRequests(gemini, before);
     controller.abort();
     const upstream = gemini.requests.at(-1)!;
     const closedEarly = await Promise.race([upstream.closed.then(() => true), new Promise((r) => setTimeout(() => r(false), 300))]);
     assert.equal(closedEarly, false, 'a client leaving does not stop a durable stream');
     const cancel = await fetch(`${server.baseUrl}/tellJoke`, { method: 'DELETE', headers: { 'x-genkit-stream-id': streamId } });
     assert.equal(cancel.status, 204);
-    await upstream.closed;
+    await within(upstream.closed, 'the upstream request to close after the DELETE');
     const resumed = await fetch(`${server.baseUrl}/tellJoke?stream=true`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-genkit-stream-id': streamId },
@@ -243,3 +243,26 @@ describe('cancellation reaches the Gemini request', () => {
     assert.equal(unknown.status, 404);
   });
 });
+
+/** Bounded waits: a request that never comes fails the test with what was awaited, instead of hanging the suite. */
+const WAIT_MS = 15_000;
+
+async function untilMoreRequests(gemini: GeminiWireServer, before: number): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (gemini.requests.length === before) {
+    if (Date.now() > deadline) assert.fail(`no request reached the Gemini server within ${WAIT_MS} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`waited ${WAIT_MS} ms for ${what}`)), WAIT_MS);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
