@@ -28,6 +28,7 @@ export interface StartupResult {
   idle_rss_mb: number;
   idle_rss_mb_plain: number;
   idle_rss_ratio: number;
+  idle_rss_ratio_spread: number;
   /** The same process with gRPC off (`--no-grpc`: the REST service of a two-service deploy), same rounds. */
   startup_ratio_rest_only: number;
   idle_rss_mb_rest_only: number;
@@ -83,6 +84,7 @@ export async function measureStartup(rounds = 5): Promise<StartupResult> {
     idle_rss_mb: Math.round(ours[rssRound]!.rssMiB),
     idle_rss_mb_plain: Math.round(plain[rssRound]!.rssMiB),
     idle_rss_ratio: round2(rssRatios[rssRound]!),
+    idle_rss_ratio_spread: round3(medianElement(rssRatios.map((r) => Math.abs(r - rssRatios[rssRound]!)))),
     startup_ratio_rest_only: round2(medianElement(restOnlyRatios)),
     idle_rss_mb_rest_only: Math.round(restOnly[restOnlyRssRound]!.rssMiB),
     idle_rss_ratio_rest_only: round2(restOnlyRss[restOnlyRssRound]!),
@@ -154,7 +156,7 @@ export function startupRow(r: StartupResult): string[] {
   return [
     'cold start (dist/main.js vs plain startFlowServer, 1 flow)',
     `${r.startup_ms} vs ${r.startup_ms_plain} ms, ratio ${r.startup_ratio} ±${r.startup_ratio_spread} (rounds ${r.startup_ratios.join(' ')})`,
-    `idle RSS ${r.idle_rss_mb} vs ${r.idle_rss_mb_plain} MiB, ratio ${r.idle_rss_ratio}`,
+    `idle RSS ${r.idle_rss_mb} vs ${r.idle_rss_mb_plain} MiB, ratio ${r.idle_rss_ratio} ±${r.idle_rss_ratio_spread}`,
     `REST only (--no-grpc): start ratio ${r.startup_ratio_rest_only}, idle RSS ${r.idle_rss_mb_rest_only} MiB, ratio ${r.idle_rss_ratio_rest_only}`,
   ];
 }
