@@ -2,8 +2,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
@@ -11,6 +9,7 @@ import { REPO_ROOT } from '../grpc/generated-paths.js';
 import { SETTINGS } from '../server/config.js';
 import { callUnary, flowClient } from './support/grpc-client.js';
 import { spawnServer, type SpawnedServer } from './support/spawned-server.js';
+import { freePort } from './support/free-port.js';
 
 /**
  * The Containerfile: what it must hold, checked on every machine, and a real
@@ -145,13 +144,6 @@ function descendants(pid: number): number[] {
   return children.flatMap((child) => [child, ...descendants(child)]);
 }
 
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 async function firstWorking(commands: string[][]): Promise<string | null> {
   for (const [command, ...args] of commands) {

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startFlowServer, type FlowServer } from '@genkit-ai/express';
 import { STREAMING_FLOWS, VALID_INPUTS } from './support/flow-inputs.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
+import { freePort } from './support/free-port.js';
 
 /**
  * Our REST surface must speak exactly Genkit's flow-server protocol: the same
@@ -13,13 +12,6 @@ import { startTestServer, type TestServer } from './support/test-server.js';
  */
 
 /** startFlowServer treats port 0 as "use 3400", so it needs a concrete free port. */
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 interface Exchange {
   status: number;

@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.js';
 
 /**
  * A real Redis (Debian's redis-server) for tests: 127.0.0.1 only, a free port,
@@ -27,16 +27,6 @@ export function redisUnavailableReason(): string | null {
   return probe.error || probe.status !== 0 ? 'redis-server is not installed (CI installs it: apt-get install redis-server)' : null;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startRedis(options: { password?: string } = {}): Promise<TestRedis> {
   const port = await freePort();
