@@ -118,8 +118,8 @@ async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: 
   await Promise.all([grpcLoad(url.grpcOurs, FRAME, 16, 2), grpcLoad(url.grpcHand, FRAME, 16, 2)]);
   for (const c of CONCURRENCY) {
     log(`throughput c=${c}`);
-    const allocPerRequest: Record<string, number[]> = { restOurs: [], restPlain: [] };
-    const allocTarget: Record<string, BenchProcess> = { restOurs: ours, restPlain: plain };
+    const allocPerRequest: Record<string, number[]> = { restOurs: [], restPlain: [], grpcOurs: [], grpcHand: [] };
+    const allocTarget: Record<string, BenchProcess> = { restOurs: ours, restPlain: plain, grpcOurs: ours, grpcHand: handwritten };
     // Process CPU time per request: far less sensitive to the other work on a shared machine than
     // requests per second. h2load's warm-up second is in the window too, counted at the measured rate.
     const cpuTarget: Record<string, BenchProcess> = { restOurs: ours, restPlain: plain, grpcOurs: ours, grpcHand: handwritten };
@@ -148,12 +148,17 @@ async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: 
           // The allocation window opens after h2load's warm-up and closes when the measured part ends.
           if (target) await target.probe({ cmd: 'alloc-start', delayMs: WARM_UP_SECONDS * 1000 });
           const result = await load();
+          let gcNote = '';
           if (target) {
             const alloc = await target.probe<ProbeAlloc>({ cmd: 'alloc-stop' });
             allocPerRequest[name]!.push(alloc.bytes / Math.max(1, result.requests));
+            gcNote = `, ${kib(alloc.bytes / Math.max(1, result.requests))} KiB/req, ${alloc.gcs} GCs ${alloc.totalPauseMs.toFixed(0)} ms (longest ${alloc.maxPauseMs.toFixed(1)})`;
           }
           const requestsInWindow = result.requests * (1 + WARM_UP_SECONDS / seconds);
-          cpuPerRequest[name]!.push(((await cpuMs(pid)) - cpuBefore) * 1000 / Math.max(1, requestsInWindow));
+          const cpu = ((await cpuMs(pid)) - cpuBefore) * 1000 / Math.max(1, requestsInWindow);
+          cpuPerRequest[name]!.push(cpu);
+          // Per load: what moved when a round's ratio is an outlier (rate, CPU per request, GC).
+          log(`      ${name} ${Math.round(result.rps)}/s p99 ${result.p99Ms.toFixed(1)} ms, CPU ${Math.round(cpu)} µs/req${gcNote}`);
           return result;
         },
       },

@@ -59,6 +59,8 @@ export async function pairedRounds(
       results[name] = options.around ? await options.around(name, loads[name]!) : await loads[name]!();
     }
     rounds.push(results);
+    // Every load's own rate, per round: a ratio's spread can then be traced to the side that moved.
+    options.log?.(`    round ${rounds.length} rates: ${names.map((name) => `${name} ${Math.round(results[name]!.rps)}/s`).join(', ')}`);
     // An odd number of rounds, so the median ratio is one round's own.
     if (rounds.length >= options.minRounds && rounds.length % 2 === 1) {
       const current = spreads();
