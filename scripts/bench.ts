@@ -3,7 +3,7 @@ import os from 'node:os';
 import { FlowServiceClient, TellJokeRequest } from '../generated/ts/genkit/flows/v1/flows.js';
 import { grpcFrame, grpcLoad, median, requireH2load, restLoad, WARM_UP_SECONDS, type LoadResult } from './bench/load.js';
 import type { ProbeAlloc } from './bench/probe-types.js';
-import { buildDist, cpuMs, rssMiB, startListeningScript, startOurServer, type BenchProcess } from './bench/processes.js';
+import { buildDist, cpuMs, pinning, rssMiB, startListeningScript, startOurServer, type BenchProcess } from './bench/processes.js';
 import { pairedRounds, type RatioResult, type RoundsOptions } from './bench/rounds.js';
 import { abBench } from './bench/ab.js';
 import { scaleOutBench } from './bench/scale-out.js';
@@ -32,6 +32,8 @@ const scaleOutOnly = process.argv.includes('--scale-out');
 const only = argValue('--only')?.split(',');
 const runs = (name: string) => !only || only.includes(name);
 const SECONDS = quick ? 2 : 4;
+/** Unmeasured load per server and surface before the throughput rounds. */
+const JIT_WARM_UP_SECONDS = quick ? 2 : 10;
 /** Measured seconds per load of the c=64 throughput rounds (the headline ratios). */
 const HEADLINE_SECONDS = 6;
 const CONCURRENCY = argValue('--concurrency')?.split(',').map(Number) ?? (quick ? [1, 64] : [1, 16, 64]);
@@ -54,7 +56,7 @@ const summary: Record<string, number | null> = {};
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<void> {
-  log(`bench${quick ? ' --quick' : ''}: ${os.cpus().length} cores, Node ${process.version}, rounds of ${WARM_UP_SECONDS} s warm-up + ${SECONDS} s per load${quick ? '' : ` (${HEADLINE_SECONDS} s at c=64)`}`);
+  log(`bench${quick ? ' --quick' : ''}: ${os.cpus().length} cores, Node ${process.version}, rounds of ${WARM_UP_SECONDS} s warm-up + ${SECONDS} s per load${quick ? '' : ` (${HEADLINE_SECONDS} s at c=64)`}, throughput pinning: ${pinning ? `${pinning.layout} (servers on CPU ${pinning.serverCpus}, h2load on CPU ${pinning.loadCpus})` : 'off'}`);
   await requireH2load(log);
   await buildDist();
   if (telemetryOnly) {
@@ -113,9 +115,14 @@ async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: 
     grpcOurs: `http://127.0.0.1:${ours.ports.grpc}/genkit.flows.v1.FlowService/TellJoke`,
     grpcHand: `http://127.0.0.1:${handwritten.ports.port}/genkit.flows.v1.FlowService/TellJoke`,
   };
-  // JIT warm-up of every server, not measured.
-  await Promise.all([restLoad(url.restOurs, JOKE, 16, 2), restLoad(url.restPlain, JOKE, 16, 2)]);
-  await Promise.all([grpcLoad(url.grpcOurs, FRAME, 16, 2), grpcLoad(url.grpcHand, FRAME, 16, 2)]);
+  // Warm-up of every server, not measured: one load after the other (so each has its core), at the
+  // highest concurrency measured. Our REST rate kept climbing for the first 15-40 s of load on a new
+  // process (JIT tiers, heap sizing); 2 s at c=16, run two at a time, left that climb in the first rounds.
+  const warmUpC = Math.max(...CONCURRENCY);
+  await restLoad(url.restOurs, JOKE, warmUpC, JIT_WARM_UP_SECONDS);
+  await restLoad(url.restPlain, JOKE, warmUpC, JIT_WARM_UP_SECONDS);
+  await grpcLoad(url.grpcOurs, FRAME, warmUpC, JIT_WARM_UP_SECONDS);
+  await grpcLoad(url.grpcHand, FRAME, warmUpC, JIT_WARM_UP_SECONDS);
   for (const c of CONCURRENCY) {
     log(`throughput c=${c}`);
     const allocPerRequest: Record<string, number[]> = { restOurs: [], restPlain: [], grpcOurs: [], grpcHand: [] };

@@ -30,17 +30,40 @@ const probeArgs = (entry: string) => ['--expose-gc', ...(entry.endsWith('.ts') ?
 
 /**
  * CPU pinning for the throughput case (Linux `taskset`, on by default with 2
- * or more cores; `--no-pin` turns it off): the servers it measures run on
- * every core but the last, the load generator (h2load) on the last one. The
- * client and the server under test then never take turns on one core, which
- * was most of the round-to-round spread of the throughput ratios on a 2-core
- * machine. Both sides of every ratio run pinned alike. The streaming cases
- * (memory, loop delay) run unpinned: their client is this Node process.
+ * or more cores): the load generator (h2load) runs on the last core, the
+ * servers it measures on the others, so the client and the server under test
+ * never take turns on one core. Both sides of every ratio run pinned alike.
+ * The streaming cases (memory, loop delay) run unpinned: their client is
+ * this Node process.
+ *
+ * `--pin <layout>`:
+ * - `thread` (default): only each server's event-loop thread is pinned; its
+ *   helper threads (V8's GC and compiler workers, libuv's pool), which exist
+ *   once the server listens, may run on any core, as they do on a
+ *   production machine with spare cores. What limits a Node server's
+ *   throughput is its event-loop thread, and that thread still has its core
+ *   to itself.
+ * - `process`: every thread of each server on the server core(s). Their
+ *   helper threads then take turns with the event loop on one core (this
+ *   is stricter on the side that allocates more); in rounds measured this way
+ *   our REST server's rate swung between two levels from one round to the
+ *   next, and the REST ratio's spread stayed far above ±0.05 (README).
+ * - `off` (also `--no-pin`): nothing pinned.
  */
-export const pinning: { serverCpus: string; loadCpus: string } | null = await detectPinning();
+export type PinLayout = 'thread' | 'process' | 'off';
+export const pinLayout: PinLayout = detectLayout();
+export const pinning: { serverCpus: string; loadCpus: string; layout: Exclude<PinLayout, 'off'> } | null = await detectPinning();
 
-async function detectPinning(): Promise<{ serverCpus: string; loadCpus: string } | null> {
-  if (process.argv.includes('--no-pin') || process.platform !== 'linux') return null;
+function detectLayout(): PinLayout {
+  if (process.argv.includes('--no-pin')) return 'off';
+  const i = process.argv.indexOf('--pin');
+  const value = i >= 0 ? process.argv[i + 1] : 'thread';
+  if (value === 'thread' || value === 'process' || value === 'off') return value;
+  throw new Error(`--pin takes thread, process or off (got ${value})`);
+}
+
+async function detectPinning(): Promise<{ serverCpus: string; loadCpus: string; layout: Exclude<PinLayout, 'off'> } | null> {
+  if (pinLayout === 'off' || process.platform !== 'linux') return null;
   const cores = availableParallelism();
   if (cores < 2) return null;
   try {
@@ -48,7 +71,7 @@ async function detectPinning(): Promise<{ serverCpus: string; loadCpus: string }
   } catch {
     return null; // no taskset (util-linux): run unpinned
   }
-  return { serverCpus: cores === 2 ? '0' : `0-${cores - 2}`, loadCpus: String(cores - 1) };
+  return { serverCpus: cores === 2 ? '0' : `0-${cores - 2}`, loadCpus: String(cores - 1), layout: pinLayout };
 }
 
 /** `command args…` run on the load generator's core when pinning is on. */
@@ -74,10 +97,11 @@ export async function startProcess(
   options: { pinned?: boolean } = {},
 ): Promise<BenchProcess> {
   const pin = options.pinned ? pinning : null;
+  const wholeProcess = pin?.layout === 'process' ? pin : null;
   const started = performance.now();
   const argv = [...probeArgs(entry), entry];
   // taskset execs node in place: the child's pid is node's (CPU and RSS reads stay right).
-  const child = spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', pin.serverCpus, process.execPath, ...argv] : argv, {
+  const child = spawn(wholeProcess ? 'taskset' : process.execPath, wholeProcess ? ['-c', wholeProcess.serverCpus, process.execPath, ...argv] : argv, {
     cwd: REPO_ROOT,
     env: { ...process.env, GEMINI_API_KEY: '', GOOGLE_API_KEY: '', ...env },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
@@ -116,6 +140,9 @@ export async function startProcess(
     });
     child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}`)));
   });
+  // `--pin thread`: the event-loop thread (its tid is the pid; `taskset -p` without -a sets that
+  // thread only) goes to the server core now that the server listens and its helper threads exist.
+  if (pin?.layout === 'thread') await promisify(execFile)('taskset', ['-p', '-c', pin.serverCpus, String(child.pid)]);
   return {
     child,
     readyMs: performance.now() - started,
