@@ -34,8 +34,8 @@ const runs = (name: string) => !only || only.includes(name);
 const SECONDS = quick ? 2 : 4;
 /** Unmeasured load per server and surface before the throughput rounds. */
 const JIT_WARM_UP_SECONDS = quick ? 2 : 10;
-/** Measured seconds per load of the c=64 throughput rounds (the headline ratios). */
-const HEADLINE_SECONDS = 6;
+/** Measured seconds per load of the c=64 throughput rounds (the headline ratios), in two halves per round. */
+const HEADLINE_SECONDS = 8;
 const CONCURRENCY = argValue('--concurrency')?.split(',').map(Number) ?? (quick ? [1, 64] : [1, 16, 64]);
 /** Headline ratios: rounds continue until each one's spread is below ±TARGET_SPREAD (bounded). */
 const TARGET_SPREAD = 0.05;
@@ -56,7 +56,7 @@ const summary: Record<string, number | null> = {};
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<void> {
-  log(`bench${quick ? ' --quick' : ''}: ${os.cpus().length} cores, Node ${process.version}, rounds of ${WARM_UP_SECONDS} s warm-up + ${SECONDS} s per load${quick ? '' : ` (${HEADLINE_SECONDS} s at c=64)`}, throughput pinning: ${pinning ? `${pinning.layout} (servers on CPU ${pinning.serverCpus}, h2load on CPU ${pinning.loadCpus})` : 'off'}`);
+  log(`bench${quick ? ' --quick' : ''}: ${os.cpus().length} cores, Node ${process.version}, rounds of ${WARM_UP_SECONDS} s warm-up + ${SECONDS} s per load${quick ? '' : ` (${HEADLINE_SECONDS} s at c=64)`}, throughput loads in two halves (mirrored order), throughput pinning: ${pinning ? `${pinning.layout} (servers on CPU ${pinning.serverCpus}, h2load on CPU ${pinning.loadCpus})` : 'off'}`);
   await requireH2load(log);
   await buildDist();
   if (telemetryOnly) {
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   }
   const abBaseline = argValue('--ab');
   if (abBaseline) {
-    await abBench({ baseline: abBaseline, rounds: Number(argValue('--rounds') ?? 7), seconds: SECONDS, concurrency: CONCURRENCY.at(-1)!, rows, summary, log });
+    await abBench({ baseline: abBaseline, rounds: Number(argValue('--rounds') ?? 7), seconds: HEADLINE_SECONDS, concurrency: CONCURRENCY.at(-1)!, rows, summary, log });
     finish();
     return;
   }
@@ -132,7 +132,8 @@ async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: 
     const cpuTarget: Record<string, BenchProcess> = { restOurs: ours, restPlain: plain, grpcOurs: ours, grpcHand: handwritten };
     const cpuPerRequest: Record<string, number[]> = { restOurs: [], restPlain: [], grpcOurs: [], grpcHand: [] };
     // The headline rows at c=64 get longer measured windows: less noise per load, so fewer rounds to converge.
-    const seconds = c === 64 && !quick ? HEADLINE_SECONDS : SECONDS;
+    // Mirrored rounds: every load runs twice per round, for half of that (scripts/bench/rounds.ts).
+    const seconds = (c === 64 && !quick ? HEADLINE_SECONDS : SECONDS) / 2;
     const { ratios } = await pairedRounds(
       // Order (rotated one place per round): the two loads of REST vs plain, gRPC vs hand-written and
       // our gRPC vs our REST are neighbours (back to back in three rounds of four); hand-written gRPC
@@ -146,6 +147,7 @@ async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: 
       { rest: ['restOurs', 'restPlain'], grpc: ['grpcOurs', 'grpcHand'], grpcVsRest: ['grpcOurs', 'restOurs'], handVsRest: ['grpcHand', 'restOurs'] },
       {
         ...(c === 1 ? SIDE_ROUNDS : HEADLINE_ROUNDS),
+        mirrored: true,
         converge: c === 64 ? ['rest', 'grpc', 'grpcVsRest', 'handVsRest'] : c === 16 ? ['rest'] : [],
         log,
         around: async (name, load) => {
