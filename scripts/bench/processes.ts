@@ -26,7 +26,15 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
  * delay and allocation. JavaScript entry points (dist/main.js, as `npm start`
  * runs it) run without tsx; TypeScript ones (the baselines) with it.
  */
-const probeArgs = (entry: string) => ['--expose-gc', ...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []), '--import', './scripts/bench/probe.mjs'];
+const probeArgs = (entry: string) => [
+  '--expose-gc',
+  // BENCH_SERVER_NODE_ARGS: extra node flags for every server the bench starts, for profiling a case
+  // (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"); split on spaces.
+  ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+  ...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []),
+  '--import',
+  './scripts/bench/probe.mjs',
+];
 
 /**
  * CPU pinning for the throughput case (Linux `taskset`, on by default with 2
