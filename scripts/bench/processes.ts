@@ -45,18 +45,18 @@ const probeArgs = (entry: string) => [
  * this Node process.
  *
  * `--pin <layout>`:
- * - `thread` (default): only each server's event-loop thread is pinned; its
- *   helper threads (V8's GC and compiler workers, libuv's pool), which exist
- *   once the server listens, may run on any core, as they do on a
- *   production machine with spare cores. What limits a Node server's
- *   throughput is its event-loop thread, and that thread still has its core
- *   to itself.
- * - `process`: every thread of each server on the server core(s). Their
- *   helper threads then take turns with the event loop on one core (this
- *   is stricter on the side that allocates more); in rounds measured this way
- *   our REST server's rate swung between two levels from one round to the
- *   next, and the REST ratio's spread stayed far above ±0.05 (README).
+ * - `process` (default): every thread of each server on the server core(s),
+ *   so its helper threads (V8's GC and compiler workers, libuv's pool) take
+ *   turns with its event loop on that core. This is the stricter layout for
+ *   the side that allocates more (ours).
+ * - `thread`: only each server's event-loop thread is pinned (once the server
+ *   listens and its helper threads exist); the helpers may run on any core,
+ *   as on a production machine with spare cores. The event loop, which is
+ *   what limits a Node server's throughput, still has its core to itself.
  * - `off` (also `--no-pin`): nothing pinned.
+ * Side by side on this 2-core machine (README, Benchmarks) neither layout
+ * gave steadier ratios across the board: `thread` steadier REST ratios,
+ * `process` steadier gRPC ones.
  */
 export type PinLayout = 'thread' | 'process' | 'off';
 export const pinLayout: PinLayout = detectLayout();
@@ -65,7 +65,7 @@ export const pinning: { serverCpus: string; loadCpus: string; layout: Exclude<Pi
 function detectLayout(): PinLayout {
   if (process.argv.includes('--no-pin')) return 'off';
   const i = process.argv.indexOf('--pin');
-  const value = i >= 0 ? process.argv[i + 1] : 'thread';
+  const value = i >= 0 ? process.argv[i + 1] : 'process';
   if (value === 'thread' || value === 'process' || value === 'off') return value;
   throw new Error(`--pin takes thread, process or off (got ${value})`);
 }
@@ -149,7 +149,8 @@ export async function startProcess(
     child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}`)));
   });
   // `--pin thread`: the event-loop thread (its tid is the pid; `taskset -p` without -a sets that
-  // thread only) goes to the server core now that the server listens and its helper threads exist.
+  // thread only) goes to the server core now that the server listens and its helper threads exist
+  // (threads it starts later inherit its core).
   if (pin?.layout === 'thread') await promisify(execFile)('taskset', ['-p', '-c', pin.serverCpus, String(child.pid)]);
   return {
     child,
