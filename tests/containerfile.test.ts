@@ -13,9 +13,10 @@ import { freePort } from './support/free-port.js';
 
 /**
  * The Containerfile: what it must hold, checked on every machine, and a real
- * build + run where a container engine can do it. Where it cannot (no
- * registry to pull the Node base image from, or an engine that cannot start
- * containers), that test is skipped with the reason, and
+ * build + run where a container engine can do it (`podman run` when it can
+ * start containers here, else `buildah run --isolation chroot`). Where it
+ * cannot (no registry to pull the Node base image from), that test is skipped
+ * with the reason, and
  * tests/runtime-tree.test.ts (the runtime stage's tree, run as a non-root user
  * on a read-only copy) stands in for it.
  */
@@ -81,13 +82,83 @@ describe('Containerfile', () => {
       await run(engine, build, { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 600_000 });
       const { stdout } = await run(engine, ['inspect', '--type', 'image', '--format', '{{.Config.User}} {{json .Config.Cmd}}', tag]);
       assert.equal(stdout.trim(), 'node ["node","dist/main.js"]');
-      if (await firstWorking([['buildah', '--version']])) await runImage(t, tag);
+      const podman = engine === 'podman' ? await podmanRunOptions(tag) : null;
+      if (podman) await runContainer(t, tag, podman);
+      else if (await firstWorking([['buildah', '--version']])) await runImage(t, tag);
       else t.diagnostic('built; buildah is not installed, so the image was not run');
     } finally {
       await run(engine, ['rmi', '-f', tag]).catch(() => undefined);
     }
   });
 });
+
+interface PodmanRunOptions {
+  /** Options before `run` (runtime, cgroup manager). */
+  global: string[];
+  /** Options of `run` itself. */
+  run: string[];
+  label: string;
+}
+
+/**
+ * How `podman run` can start a container on this machine, or null. First as on any ordinary host; then
+ * for hosts like this sandbox, where the container runtime may not set the default rlimits (no
+ * CAP_SYS_RESOURCE: limits at or above the host's are refused, lower ones are allowed) and cgroups are
+ * hybrid v1/v2, which crun refuses: runc with the cgroupfs manager and explicit, lower limits.
+ */
+async function podmanRunOptions(tag: string): Promise<PodmanRunOptions | null> {
+  const candidates: PodmanRunOptions[] = [
+    { global: [], run: [], label: 'podman run' },
+    {
+      global: ['--runtime', 'runc', '--cgroup-manager', 'cgroupfs'],
+      run: ['--ulimit', 'nofile=8192:8192', '--ulimit', 'nproc=4096:4096'],
+      label: 'podman run (runc, cgroupfs, nofile 8192, nproc 4096)',
+    },
+  ];
+  for (const options of candidates) {
+    const probe = [...options.global, 'run', '--rm', ...options.run, tag, 'node', '-e', '0'];
+    if (await run('podman', probe, { timeout: 60_000 }).then(() => true, () => false)) return options;
+  }
+  return null;
+}
+
+/**
+ * Runs the image as a container, the way a runtime does: its own PID and network namespaces, the
+ * default ports published on 127.0.0.1, node dist/main.js as PID 1 under the image's USER; REST, gRPC,
+ * /health, then `podman stop` (SIGTERM to PID 1) ends in the graceful shutdown and exit 0.
+ */
+async function runContainer(t: TestContext, tag: string, options: PodmanRunOptions): Promise<void> {
+  const name = `gfg-test-${process.pid}`;
+  const [rest, grpc] = [await freePort(), await freePort()];
+  const publish = ['-p', `127.0.0.1:${rest}:${defaultOf('PORT')}`, '-p', `127.0.0.1:${grpc}:${defaultOf('GRPC_PORT')}`];
+  let server: SpawnedServer | undefined;
+  try {
+    server = await spawnServer('podman', [...options.global, 'run', '--rm', '--name', name, ...publish, ...options.run, tag], { env: process.env });
+    assert.equal(server.restPort, Number(defaultOf('PORT')), 'listens on the default port inside the container');
+    assert.equal((await fetch(`http://127.0.0.1:${rest}/health`)).status, 200);
+    const joke = await fetch(`http://127.0.0.1:${rest}/tellJoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"data":{}}' });
+    assert.equal(joke.status, 200);
+    const client = flowClient(grpc);
+    try {
+      assert.match(((await callUnary(client, 'tellJoke', { name: 'Ada' }, { deadlineMs: 10_000 })) as { joke: string }).joke, /\S/);
+    } finally {
+      client.close();
+    }
+    const { stdout: pid } = await run('podman', [...options.global, 'inspect', '--format', '{{.State.Pid}}', name]);
+    const status = readFileSync(`/proc/${pid.trim()}/status`, 'utf8');
+    assert.match(readFileSync(`/proc/${pid.trim()}/cmdline`, 'utf8'), /^node\0dist\/main\.js\0$/, 'the container runs node dist/main.js itself');
+    assert.match(status, /^NSpid:\s+\d+\s+1$/m, 'as PID 1 of its PID namespace');
+    assert.equal(status.match(/^Uid:\s+(\d+)/m)?.[1], '1000', 'as the image user node (uid 1000)');
+    await run('podman', [...options.global, 'stop', '--time', '20', name], { timeout: 30_000 });
+    const { code } = await server.exited;
+    assert.ok(server.logs.some((l) => l.msg === 'Stopped'), server.text.join('\n'));
+    assert.equal(code, 0, server.text.join('\n'));
+    t.diagnostic(`the image ran under ${options.label} as user node, PID 1: REST, gRPC, /health, exit 0 on podman stop (SIGTERM)`);
+  } finally {
+    await run('podman', [...options.global, 'rm', '-f', name]).catch(() => undefined);
+    if (server && server.child.exitCode === null) server.child.kill('SIGKILL');
+  }
+}
 
 /**
  * Runs the image's CMD as its USER with `buildah run --isolation chroot` (works where `podman run` cannot
