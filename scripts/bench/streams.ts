@@ -132,6 +132,8 @@ function openStreams(server: BenchProcess, surface: Surface, n: number): { strea
 
 /** Streams run to their end on each side before memory is measured. */
 const WARM_UP_STREAMS = 200;
+/** Streams per server and surface run before the loop-delay case (more than HOT_CALLS, the validators' tier-up). */
+const LOOP_WARM_UP_STREAMS = 100;
 
 export interface StreamMemory {
   /** Bytes (V8 heap used + external, after a forced GC) per open stream. */
@@ -227,7 +229,16 @@ export async function loopDelayWithSlowStreams(n: number, latencyMs: number): Pr
   const env = { OFFLINE_MODEL_LATENCY_MS: String(latencyMs) };
   const [server, plain] = await Promise.all([startOurServer(env), startListeningScript('scripts/bench/plain-flow-server.mjs', env)]);
   try {
-    const warm = (target: BenchProcess, surface: Surface) => Promise.all(openStreams(target, surface, 2).streams.map((o) => o.done));
+    // Warm-up, not measured: a batch of streams run to their end on every server and surface. With two
+    // streams each, our server was still cold when the REST burst arrived: its validators tier up to
+    // compiled ones at the 32nd call (flows/schema-validation-tier.ts), so that burst ran interpreted and
+    // paid the compiles, while the gRPC burst after it (and the plain server, which compiles on first
+    // use) ran hot. Now both surfaces and both servers are measured hot.
+    const warm = async (target: BenchProcess, surface: Surface) => {
+      const batch = openStreams(target, surface, Math.min(n, LOOP_WARM_UP_STREAMS));
+      await Promise.all(batch.streams.map((o) => o.done));
+      batch.close();
+    };
     await Promise.all([warm(server, 'REST'), warm(server, 'gRPC'), warm(plain, 'REST')]);
     const delays: LoopDelay[] = [];
     const cases = [
