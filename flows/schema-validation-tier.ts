@@ -68,7 +68,7 @@ export function noteFlowCall(): void {
  * enclosing object), and a refusal must read the same in either tier.
  */
 export function compiled<T>(check: () => T): T {
-  if (tier !== 'interpret') return check();
+  if (tier === 'compile') return check();
   setGenkitRuntimeConfig({ jsonSchemaMode: 'compile' });
   try {
     return check();
@@ -83,23 +83,27 @@ export function validationTier(): Tier {
 }
 
 /**
- * Switches Genkit to 'compile' at once (a schema a call needs before its turn
- * here compiles on that call, as it always did), then compiles every
- * registered action's schemas, one per macrotask. Idempotent.
+ * Compiles every registered action's schemas, one per macrotask, and then
+ * switches Genkit to 'compile'. Calls served meanwhile stay interpreted: had
+ * Genkit switched first, the calls of the burst that made the process hot
+ * would each have compiled the schemas they needed inline, the model's large
+ * GenerateRequest/GenerateResponse ones included, stalling the event loop
+ * while that burst was arriving (a CPU profile of 1000 streams arriving at
+ * once on a fresh server showed it). Idempotent.
  */
 export function tierUp(): Promise<void> {
   if (tier === 'compile') return Promise.resolve();
   tieredUp ??= (async () => {
     tier = 'tiering-up';
-    setGenkitRuntimeConfig({ jsonSchemaMode: 'compile' });
     // Listing the actions cannot fail in practice; if it did, schemas would compile on first use.
     await precompile().catch(() => undefined);
+    setGenkitRuntimeConfig({ jsonSchemaMode: 'compile' });
     tier = 'compile';
   })();
   return tieredUp;
 }
 
-/** Compiles every registered action's schemas, one per macrotask. */
+/** Compiles every registered action's schemas, one per macrotask (Genkit itself stays interpreted meanwhile). */
 async function precompile(): Promise<void> {
   for (const ai of apps) {
     const actions = await ai.registry.listActions();
@@ -115,7 +119,7 @@ async function precompile(): Promise<void> {
         try {
           // The data is irrelevant: validating anything compiles and caches the schema's validator
           // (Genkit keys its cache by the schema's JSON form, the same object its actions use).
-          validateSchema(undefined, { schema, jsonSchema });
+          compiled(() => validateSchema(undefined, { schema, jsonSchema }));
         } catch {
           // A schema ajv cannot compile fails the same way on its action's first call, as it
           // would have without tiers; the tier-up itself must never fail the process.

@@ -62,10 +62,12 @@ export function flowService(options: FlowServiceOptions): { definition: ServiceD
       continue;
     }
     definition[rpc.methodName] = checkedDecoding(method, messageCodec(options.messages, rpc.requestMessage));
-    // New calls are paced by the gateway interceptor (call-gateway.ts), before any of their work.
+    // New calls are paced by the gateway interceptor (call-gateway.ts), before any of their work;
+    // every handler starts one turn later, and only if the client has not reset the call (`afterResetCheck`).
     implementation[rpc.methodName] = rpc.serverStreaming
-      ? (call: ServerWritableStream<Decoded, unknown>) => void serveStream(call, rpc, flow, options)
-      : (call: ServerUnaryCall<Decoded, unknown>, callback: sendUnaryData<unknown>) => void serveUnary(call, callback, rpc, flow, options);
+      ? (call: ServerWritableStream<Decoded, unknown>) => afterResetCheck(call.metadata, () => void serveStream(call, rpc, flow, options))
+      : (call: ServerUnaryCall<Decoded, unknown>, callback: sendUnaryData<unknown>) =>
+          afterResetCheck(call.metadata, () => void serveUnary(call, callback, rpc, flow, options));
   }
   return { definition, implementation };
 }
@@ -78,7 +80,6 @@ async function serveUnary(
   options: FlowServiceOptions,
 ): Promise<void> {
   const { context, signal } = stateOf(call.metadata);
-  if (await resetBeforeStart(signal)) return;
   try {
     const input = prepare(call.request, rpc, flow, options);
     const { result } = await flow.run(input, { context, abortSignal: signal });
@@ -90,7 +91,6 @@ async function serveUnary(
 
 async function serveStream(call: ServerWritableStream<Decoded, unknown>, rpc: RpcModel, flow: AnyFlow, options: FlowServiceOptions): Promise<void> {
   const { context, signal } = stateOf(call.metadata);
-  if (await resetBeforeStart(signal)) return;
   // Shed load before any work: the stream would otherwise hold a flow, a model call and buffers.
   const release = options.calls.admitStream();
   if (!release) {
@@ -128,14 +128,19 @@ async function serveStream(call: ServerWritableStream<Decoded, unknown>, rpc: Rp
 }
 
 /**
- * Waits one turn of the event loop before starting the flow, and skips calls
- * the client has already reset. A rapid-reset client sends HEADERS, DATA and
- * RST_STREAM back to back; Node hands us the call before it has read the
- * reset, so without this hop every such call would start a flow (span, model
- * call) only to cancel it. One setImmediate costs microseconds.
+ * Starts a handler one turn of the event loop later, and not at all when the
+ * client has already reset the call. A rapid-reset client sends HEADERS,
+ * DATA and RST_STREAM back to back; Node hands us the call before it has read
+ * the reset, so without this hop every such call would start a flow (span,
+ * model call) only to cancel it. A plain setImmediate callback: no promise
+ * and no async resumption per call (each promise also pays the
+ * AsyncLocalStorage hooks).
  */
-function resetBeforeStart(signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => setImmediate(() => resolve(signal.aborted)));
+function afterResetCheck(metadata: Metadata, start: () => void): void {
+  const { signal } = stateOf(metadata);
+  setImmediate(() => {
+    if (!signal.aborted) start();
+  });
 }
 
 /**

@@ -3,7 +3,7 @@ import os from 'node:os';
 import { FlowServiceClient, TellJokeRequest } from '../generated/ts/genkit/flows/v1/flows.js';
 import { grpcFrame, grpcLoad, median, requireH2load, restLoad, WARM_UP_SECONDS, type LoadResult } from './bench/load.js';
 import type { ProbeAlloc } from './bench/probe-types.js';
-import { buildDist, cpuMs, rssMiB, startListeningScript, startOurServer, type BenchProcess } from './bench/processes.js';
+import { buildDist, cpuMs, pinning, rssMiB, startListeningScript, startOurServer, type BenchProcess } from './bench/processes.js';
 import { pairedRounds, type RatioResult, type RoundsOptions } from './bench/rounds.js';
 import { abBench } from './bench/ab.js';
 import { scaleOutBench } from './bench/scale-out.js';
@@ -32,8 +32,10 @@ const scaleOutOnly = process.argv.includes('--scale-out');
 const only = argValue('--only')?.split(',');
 const runs = (name: string) => !only || only.includes(name);
 const SECONDS = quick ? 2 : 4;
-/** Measured seconds per load of the c=64 throughput rounds (the headline ratios). */
-const HEADLINE_SECONDS = 6;
+/** Unmeasured load per server and surface before the throughput rounds. */
+const JIT_WARM_UP_SECONDS = quick ? 2 : 10;
+/** Measured seconds per load of the c=64 throughput rounds (the headline ratios), in two halves per round. */
+const HEADLINE_SECONDS = 8;
 const CONCURRENCY = argValue('--concurrency')?.split(',').map(Number) ?? (quick ? [1, 64] : [1, 16, 64]);
 /** Headline ratios: rounds continue until each one's spread is below ±TARGET_SPREAD (bounded). */
 const TARGET_SPREAD = 0.05;
@@ -54,7 +56,7 @@ const summary: Record<string, number | null> = {};
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<void> {
-  log(`bench${quick ? ' --quick' : ''}: ${os.cpus().length} cores, Node ${process.version}, rounds of ${WARM_UP_SECONDS} s warm-up + ${SECONDS} s per load${quick ? '' : ` (${HEADLINE_SECONDS} s at c=64)`}`);
+  log(`bench${quick ? ' --quick' : ''}: ${os.cpus().length} cores, Node ${process.version}, rounds of ${WARM_UP_SECONDS} s warm-up + ${SECONDS} s per load${quick ? '' : ` (${HEADLINE_SECONDS} s at c=64)`}, throughput loads in two halves (mirrored order), throughput pinning: ${pinning ? `${pinning.layout} (servers on CPU ${pinning.serverCpus}, h2load on CPU ${pinning.loadCpus})` : 'off'}`);
   await requireH2load(log);
   await buildDist();
   if (telemetryOnly) {
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
   }
   const abBaseline = argValue('--ab');
   if (abBaseline) {
-    await abBench({ baseline: abBaseline, rounds: Number(argValue('--rounds') ?? 7), seconds: SECONDS, concurrency: CONCURRENCY.at(-1)!, rows, summary, log });
+    await abBench({ baseline: abBaseline, rounds: Number(argValue('--rounds') ?? 7), seconds: HEADLINE_SECONDS, concurrency: CONCURRENCY.at(-1)!, rows, summary, log });
     finish();
     return;
   }
@@ -113,19 +115,25 @@ async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: 
     grpcOurs: `http://127.0.0.1:${ours.ports.grpc}/genkit.flows.v1.FlowService/TellJoke`,
     grpcHand: `http://127.0.0.1:${handwritten.ports.port}/genkit.flows.v1.FlowService/TellJoke`,
   };
-  // JIT warm-up of every server, not measured.
-  await Promise.all([restLoad(url.restOurs, JOKE, 16, 2), restLoad(url.restPlain, JOKE, 16, 2)]);
-  await Promise.all([grpcLoad(url.grpcOurs, FRAME, 16, 2), grpcLoad(url.grpcHand, FRAME, 16, 2)]);
+  // Warm-up of every server, not measured: one load after the other (so each has its core), at the
+  // highest concurrency measured. Our REST rate kept climbing for the first 15-40 s of load on a new
+  // process (JIT tiers, heap sizing); 2 s at c=16, run two at a time, left that climb in the first rounds.
+  const warmUpC = Math.max(...CONCURRENCY);
+  await restLoad(url.restOurs, JOKE, warmUpC, JIT_WARM_UP_SECONDS);
+  await restLoad(url.restPlain, JOKE, warmUpC, JIT_WARM_UP_SECONDS);
+  await grpcLoad(url.grpcOurs, FRAME, warmUpC, JIT_WARM_UP_SECONDS);
+  await grpcLoad(url.grpcHand, FRAME, warmUpC, JIT_WARM_UP_SECONDS);
   for (const c of CONCURRENCY) {
     log(`throughput c=${c}`);
-    const allocPerRequest: Record<string, number[]> = { restOurs: [], restPlain: [] };
-    const allocTarget: Record<string, BenchProcess> = { restOurs: ours, restPlain: plain };
+    const allocPerRequest: Record<string, number[]> = { restOurs: [], restPlain: [], grpcOurs: [], grpcHand: [] };
+    const allocTarget: Record<string, BenchProcess> = { restOurs: ours, restPlain: plain, grpcOurs: ours, grpcHand: handwritten };
     // Process CPU time per request: far less sensitive to the other work on a shared machine than
     // requests per second. h2load's warm-up second is in the window too, counted at the measured rate.
     const cpuTarget: Record<string, BenchProcess> = { restOurs: ours, restPlain: plain, grpcOurs: ours, grpcHand: handwritten };
     const cpuPerRequest: Record<string, number[]> = { restOurs: [], restPlain: [], grpcOurs: [], grpcHand: [] };
     // The headline rows at c=64 get longer measured windows: less noise per load, so fewer rounds to converge.
-    const seconds = c === 64 && !quick ? HEADLINE_SECONDS : SECONDS;
+    // Mirrored rounds: every load runs twice per round, for half of that (scripts/bench/rounds.ts).
+    const seconds = (c === 64 && !quick ? HEADLINE_SECONDS : SECONDS) / 2;
     const { ratios } = await pairedRounds(
       // Order (rotated one place per round): the two loads of REST vs plain, gRPC vs hand-written and
       // our gRPC vs our REST are neighbours (back to back in three rounds of four); hand-written gRPC
@@ -139,6 +147,7 @@ async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: 
       { rest: ['restOurs', 'restPlain'], grpc: ['grpcOurs', 'grpcHand'], grpcVsRest: ['grpcOurs', 'restOurs'], handVsRest: ['grpcHand', 'restOurs'] },
       {
         ...(c === 1 ? SIDE_ROUNDS : HEADLINE_ROUNDS),
+        mirrored: true,
         converge: c === 64 ? ['rest', 'grpc', 'grpcVsRest', 'handVsRest'] : c === 16 ? ['rest'] : [],
         log,
         around: async (name, load) => {
@@ -148,12 +157,17 @@ async function throughput(ours: BenchProcess, plain: BenchProcess, handwritten: 
           // The allocation window opens after h2load's warm-up and closes when the measured part ends.
           if (target) await target.probe({ cmd: 'alloc-start', delayMs: WARM_UP_SECONDS * 1000 });
           const result = await load();
+          let gcNote = '';
           if (target) {
             const alloc = await target.probe<ProbeAlloc>({ cmd: 'alloc-stop' });
             allocPerRequest[name]!.push(alloc.bytes / Math.max(1, result.requests));
+            gcNote = `, ${kib(alloc.bytes / Math.max(1, result.requests))} KiB/req, ${alloc.gcs} GCs ${alloc.totalPauseMs.toFixed(0)} ms (longest ${alloc.maxPauseMs.toFixed(1)})`;
           }
           const requestsInWindow = result.requests * (1 + WARM_UP_SECONDS / seconds);
-          cpuPerRequest[name]!.push(((await cpuMs(pid)) - cpuBefore) * 1000 / Math.max(1, requestsInWindow));
+          const cpu = ((await cpuMs(pid)) - cpuBefore) * 1000 / Math.max(1, requestsInWindow);
+          cpuPerRequest[name]!.push(cpu);
+          // Per load: what moved when a round's ratio is an outlier (rate, CPU per request, GC).
+          log(`      ${name} ${Math.round(result.rps)}/s p99 ${result.p99Ms.toFixed(1)} ms, CPU ${Math.round(cpu)} µs/req${gcNote}`);
           return result;
         },
       },

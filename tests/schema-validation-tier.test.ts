@@ -57,6 +57,17 @@ describe('JSON-schema validation tiers (interpreted while cold, compiled once ho
   it(`after ${HOT_CALLS} flow calls the process compiles its validators and Genkit runs on ajv`, async () => {
     for (let i = validationCallsSoFar(); i < HOT_CALLS; i++) assert.equal((await call('tellJoke', { name: 'Ada' })).status, 200);
     assert.notEqual(validationTier(), 'interpret');
+    // While it compiles (one schema per macrotask), Genkit stays interpreted: calls served meanwhile
+    // must not compile the schemas they need inline (the burst that made the process hot would stall).
+    const modesWhileTieringUp = new Set<string>();
+    let turns = 0;
+    while (validationTier() === 'tiering-up') {
+      modesWhileTieringUp.add(getGenkitRuntimeConfig().jsonSchemaMode ?? 'compile');
+      if (turns++ % 4 === 0) assert.equal((await call('tellJoke', { name: 'Ada' })).status, 200);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.ok(turns > 0, 'the tier-up was still running when the hot call returned');
+    assert.deepEqual([...modesWhileTieringUp], ['interpret']);
     await tierUp();
     assert.equal(validationTier(), 'compile');
     assert.equal(getGenkitRuntimeConfig().jsonSchemaMode, 'compile');

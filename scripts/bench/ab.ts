@@ -20,7 +20,9 @@ export async function abBench(options: {
   summary: Record<string, number | null>;
   log: (line: string) => void;
 }): Promise<void> {
-  const { rounds, seconds, concurrency: c, log } = options;
+  const { rounds, concurrency: c, log } = options;
+  // Mirrored rounds (scripts/bench/rounds.ts): each load runs twice per round, for half the time.
+  const seconds = options.seconds / 2;
   const body = JSON.stringify({ data: { name: 'Ada' } });
   const frame = grpcFrame(TellJokeRequest.encode({ name: 'Ada' }).finish());
   const servers: Record<'A' | 'B', BenchProcess> = {
@@ -40,6 +42,7 @@ export async function abBench(options: {
         minRounds: rounds,
         maxRounds: rounds,
         targetSpread: 0,
+        mirrored: true,
         log,
         around: async (name, load) => {
           const pid = servers[name.endsWith('A') ? 'A' : 'B'].child.pid!;

@@ -26,21 +26,52 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
  * delay and allocation. JavaScript entry points (dist/main.js, as `npm start`
  * runs it) run without tsx; TypeScript ones (the baselines) with it.
  */
-const probeArgs = (entry: string) => ['--expose-gc', ...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []), '--import', './scripts/bench/probe.mjs'];
+const probeArgs = (entry: string) => [
+  '--expose-gc',
+  // BENCH_SERVER_NODE_ARGS: extra node flags for every server the bench starts, for profiling a case
+  // (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"); split on spaces.
+  ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+  ...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []),
+  '--import',
+  './scripts/bench/probe.mjs',
+];
 
 /**
  * CPU pinning for the throughput case (Linux `taskset`, on by default with 2
- * or more cores; `--no-pin` turns it off): the servers it measures run on
- * every core but the last, the load generator (h2load) on the last one. The
- * client and the server under test then never take turns on one core, which
- * was most of the round-to-round spread of the throughput ratios on a 2-core
- * machine. Both sides of every ratio run pinned alike. The streaming cases
- * (memory, loop delay) run unpinned: their client is this Node process.
+ * or more cores): the load generator (h2load) runs on the last core, the
+ * servers it measures on the others, so the client and the server under test
+ * never take turns on one core. Both sides of every ratio run pinned alike.
+ * The streaming cases (memory, loop delay) run unpinned: their client is
+ * this Node process.
+ *
+ * `--pin <layout>`:
+ * - `process` (default): every thread of each server on the server core(s),
+ *   so its helper threads (V8's GC and compiler workers, libuv's pool) take
+ *   turns with its event loop on that core. This is the stricter layout for
+ *   the side that allocates more (ours).
+ * - `thread`: only each server's event-loop thread is pinned (once the server
+ *   listens and its helper threads exist); the helpers may run on any core,
+ *   as on a production machine with spare cores. The event loop, which is
+ *   what limits a Node server's throughput, still has its core to itself.
+ * - `off` (also `--no-pin`): nothing pinned.
+ * Side by side on this 2-core machine (README, Benchmarks) neither layout
+ * gave steadier ratios across the board: `thread` steadier REST ratios,
+ * `process` steadier gRPC ones.
  */
-export const pinning: { serverCpus: string; loadCpus: string } | null = await detectPinning();
+export type PinLayout = 'thread' | 'process' | 'off';
+export const pinLayout: PinLayout = detectLayout();
+export const pinning: { serverCpus: string; loadCpus: string; layout: Exclude<PinLayout, 'off'> } | null = await detectPinning();
 
-async function detectPinning(): Promise<{ serverCpus: string; loadCpus: string } | null> {
-  if (process.argv.includes('--no-pin') || process.platform !== 'linux') return null;
+function detectLayout(): PinLayout {
+  if (process.argv.includes('--no-pin')) return 'off';
+  const i = process.argv.indexOf('--pin');
+  const value = i >= 0 ? process.argv[i + 1] : 'process';
+  if (value === 'thread' || value === 'process' || value === 'off') return value;
+  throw new Error(`--pin takes thread, process or off (got ${value})`);
+}
+
+async function detectPinning(): Promise<{ serverCpus: string; loadCpus: string; layout: Exclude<PinLayout, 'off'> } | null> {
+  if (pinLayout === 'off' || process.platform !== 'linux') return null;
   const cores = availableParallelism();
   if (cores < 2) return null;
   try {
@@ -48,7 +79,7 @@ async function detectPinning(): Promise<{ serverCpus: string; loadCpus: string }
   } catch {
     return null; // no taskset (util-linux): run unpinned
   }
-  return { serverCpus: cores === 2 ? '0' : `0-${cores - 2}`, loadCpus: String(cores - 1) };
+  return { serverCpus: cores === 2 ? '0' : `0-${cores - 2}`, loadCpus: String(cores - 1), layout: pinLayout };
 }
 
 /** `command args…` run on the load generator's core when pinning is on. */
@@ -74,10 +105,11 @@ export async function startProcess(
   options: { pinned?: boolean } = {},
 ): Promise<BenchProcess> {
   const pin = options.pinned ? pinning : null;
+  const wholeProcess = pin?.layout === 'process' ? pin : null;
   const started = performance.now();
   const argv = [...probeArgs(entry), entry];
   // taskset execs node in place: the child's pid is node's (CPU and RSS reads stay right).
-  const child = spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', pin.serverCpus, process.execPath, ...argv] : argv, {
+  const child = spawn(wholeProcess ? 'taskset' : process.execPath, wholeProcess ? ['-c', wholeProcess.serverCpus, process.execPath, ...argv] : argv, {
     cwd: REPO_ROOT,
     env: { ...process.env, GEMINI_API_KEY: '', GOOGLE_API_KEY: '', ...env },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
@@ -116,6 +148,10 @@ export async function startProcess(
     });
     child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}`)));
   });
+  // `--pin thread`: the event-loop thread (its tid is the pid; `taskset -p` without -a sets that
+  // thread only) goes to the server core now that the server listens and its helper threads exist
+  // (threads it starts later inherit its core).
+  if (pin?.layout === 'thread') await promisify(execFile)('taskset', ['-p', '-c', pin.serverCpus, String(child.pid)]);
   return {
     child,
     readyMs: performance.now() - started,

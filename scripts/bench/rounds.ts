@@ -9,6 +9,13 @@ import { median, type LoadResult } from './load.js';
  * printed next to it are that median round's own, so a row's numbers always
  * agree with its ratio.
  *
+ * Mirrored rounds (`mirrored`): each load runs twice per round, for half
+ * its time, in the rotated order and then in the reverse order (A B C D D C
+ * B A). Every load's two halves then sit symmetrically around the middle of
+ * the round, so a drift of the machine's speed during the round (other work
+ * starting or stopping) cancels in every ratio, not only in neighbours', and
+ * a burst of other work hits half of one load instead of all of it.
+ *
  * Spread: the median absolute deviation of the per-round ratios from their
  * median (robust to one round hit by a burst of other work); the min–max
  * range is printed too. Rounds continue until every headline ratio's spread
@@ -24,6 +31,8 @@ export interface RoundsOptions {
   targetSpread: number;
   /** The ratios that must reach the target spread (default: all). */
   converge?: string[];
+  /** Run each load twice per round, order then reverse order (the loads are then half as long: the caller's choice). */
+  mirrored?: boolean;
   /** Called after each load in each round (e.g. to sample per-round side measurements). */
   around?: (name: string, load: () => Promise<LoadResult>) => Promise<LoadResult>;
   log?: (line: string) => void;
@@ -53,12 +62,16 @@ export async function pairedRounds(
   const rounds: Record<string, LoadResult>[] = [];
   const spreads = () => Object.fromEntries(Object.entries(ratios).map(([name, [a, b]]) => [name, spreadOf(rounds.map((r) => r[a]!.rps / r[b]!.rps))]));
   for (let round = 0; round < options.maxRounds; round++) {
-    const results: Record<string, LoadResult> = {};
-    for (let i = 0; i < names.length; i++) {
-      const name = names[(i + round) % names.length]!;
-      results[name] = options.around ? await options.around(name, loads[name]!) : await loads[name]!();
+    const order = names.map((_, i) => names[(i + round) % names.length]!);
+    const halves: Record<string, LoadResult[]> = {};
+    for (const name of options.mirrored ? [...order, ...[...order].reverse()] : order) {
+      const result = options.around ? await options.around(name, loads[name]!) : await loads[name]!();
+      (halves[name] ??= []).push(result);
     }
+    const results = Object.fromEntries(Object.entries(halves).map(([name, parts]) => [name, combine(parts)]));
     rounds.push(results);
+    // Every load's own rate, per round: a ratio's spread can then be traced to the side that moved.
+    options.log?.(`    round ${rounds.length} rates: ${names.map((name) => `${name} ${Math.round(results[name]!.rps)}/s`).join(', ')}`);
     // An odd number of rounds, so the median ratio is one round's own.
     if (rounds.length >= options.minRounds && rounds.length % 2 === 1) {
       const current = spreads();
@@ -95,4 +108,17 @@ export async function pairedRounds(
 function spreadOf(values: number[]): { median: number; mad: number } {
   const m = median(values);
   return { median: m, mad: median(values.map((v) => Math.abs(v - m))) };
+}
+
+/** One load's result from its equally long parts: mean rate and percentiles, summed counts. */
+function combine(parts: LoadResult[]): LoadResult {
+  if (parts.length === 1) return parts[0]!;
+  const mean = (pick: (r: LoadResult) => number) => parts.reduce((sum, r) => sum + pick(r), 0) / parts.length;
+  return {
+    rps: mean((r) => r.rps),
+    p50Ms: mean((r) => r.p50Ms),
+    p99Ms: mean((r) => r.p99Ms),
+    errors: parts.reduce((sum, r) => sum + r.errors, 0),
+    requests: parts.reduce((sum, r) => sum + r.requests, 0),
+  };
 }
