@@ -125,6 +125,14 @@ async function main(): Promise<number> {
   }
 }
 
+// A reader that stops early (`npm run client -- TellStoryStream … | head -1`) closes the pipe: that ends
+// the output, quietly and successfully, as it does for other command-line tools; it is not a crash.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  process.stderr.write(`Cannot write the output: ${e.message}\n`);
+  process.exit(2);
+});
+
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {

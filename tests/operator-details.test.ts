@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
@@ -209,6 +209,29 @@ describe('npm run client', () => {
       assert.match(String(e.stderr), /Unknown field in the TellJoke request: nam \(known: name, username\)/);
       return true;
     });
+  });
+});
+
+describe('npm run client, output closed early', () => {
+  it('a reader that stops after the first streamed line ends the client quietly with exit 0', async () => {
+    const server = await startTestServer();
+    try {
+      const child = spawn(TSX, ['scripts/client.ts', 'TellStoryStream', '{"topic":"a fox"}', '--address', `127.0.0.1:${server.grpcPort}`], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = once(child, 'exit');
+      // Like `| head -1`: read the first line, then close the pipe while the stream is still running.
+      const [first] = (await once(child.stdout, 'data')) as [Buffer];
+      assert.match(first.toString(), /^\{"chunk":/);
+      child.stdout.destroy();
+      const [code] = (await exited) as [number | null];
+      assert.equal(stderr, '', 'no stack trace, no error line');
+      assert.equal(code, 0);
+    } finally {
+      await server.close(0);
+    }
   });
 });
 
