@@ -34,8 +34,9 @@ const runs = (name: string) => !only || only.includes(name);
 const SECONDS = quick ? 2 : 4;
 /** Unmeasured load per server and surface before the throughput rounds. */
 const JIT_WARM_UP_SECONDS = quick ? 2 : 10;
-/** Measured seconds per load of the c=64 throughput rounds (the headline ratios), in two halves per round. */
-const HEADLINE_SECONDS = 8;
+/** Measured seconds per load of the c=64 throughput rounds (the headline ratios), in two halves per round (`--headline-seconds`). */
+const HEADLINE_SECONDS = Number(argValue('--headline-seconds') ?? 8);
+if (!(HEADLINE_SECONDS >= 2)) throw new Error('--headline-seconds takes a number of seconds ≥ 2');
 const CONCURRENCY = argValue('--concurrency')?.split(',').map(Number) ?? (quick ? [1, 64] : [1, 16, 64]);
 /** Headline ratios: rounds continue until each one's spread is below ±TARGET_SPREAD (bounded). */
 const TARGET_SPREAD = 0.05;
