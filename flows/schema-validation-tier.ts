@@ -1,5 +1,6 @@
 import { setGenkitRuntimeConfig, type Genkit } from 'genkit';
 import { validateSchema } from 'genkit/schema';
+import { format } from 'node:util';
 
 /**
  * Genkit checks every action's input and output against its JSON schema. By
@@ -36,6 +37,8 @@ let tier: Tier = 'compile';
 let flowCalls = 0;
 const apps = new Set<Genkit>();
 let tieredUp: Promise<void> | null = null;
+/** Where ajv's compile-time warnings go (the server's logger); unset, they stay on console.warn. */
+let ajvWarning: ((line: string) => void) | null = null;
 
 /**
  * Called once per server start: the first start switches Genkit to
@@ -43,8 +46,9 @@ let tieredUp: Promise<void> | null = null;
  * started after the tier-up simply compiles new schemas on first use, which is
  * Genkit's default.
  */
-export function startInterpreted(ai: Genkit): void {
+export function startInterpreted(ai: Genkit, onAjvWarning?: (line: string) => void): void {
   apps.add(ai);
+  if (onAjvWarning) ajvWarning = onAjvWarning;
   if (tier === 'compile' && tieredUp === null) {
     tier = 'interpret';
     // Genkit 1.42 warns here that @cfworker/json-schema must be installed. It is (an optional
@@ -68,12 +72,33 @@ export function noteFlowCall(): void {
  * enclosing object), and a refusal must read the same in either tier.
  */
 export function compiled<T>(check: () => T): T {
-  if (tier === 'compile') return check();
+  if (tier === 'compile') return routingAjvWarnings(check);
   setGenkitRuntimeConfig({ jsonSchemaMode: 'compile' });
+  try {
+    return routingAjvWarnings(check);
+  } finally {
+    setGenkitRuntimeConfig({ jsonSchemaMode: 'interpret' });
+  }
+}
+
+/**
+ * Genkit 1.42's ajv instance is private and keeps ajv's default logger, the
+ * console: compiling the model's GenerateRequest schema prints `strict mode:
+ * use allowUnionTypes …` raw on stderr, outside the JSON logs. ajv warns
+ * synchronously inside compile, and every compile of ours runs in `check`
+ * here (the tier-up precompiles every schema before Genkit leaves
+ * 'interpret'), so console.warn is pointed at the logger for exactly that
+ * synchronous call and restored after it.
+ */
+function routingAjvWarnings<T>(check: () => T): T {
+  const route = ajvWarning;
+  if (!route) return check();
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => route(format(...args));
   try {
     return check();
   } finally {
-    setGenkitRuntimeConfig({ jsonSchemaMode: 'interpret' });
+    console.warn = warn;
   }
 }
 

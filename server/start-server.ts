@@ -40,7 +40,8 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   const { ai, modelName, modelReason, policies } = await loadGenkit(config.model, config.resilience);
   // Interpreted JSON-schema checks until the process is hot: no ajv compile on the first calls.
-  startInterpreted(ai);
+  // ajv's compile-time notes on Genkit's own schemas become debug lines instead of raw stderr.
+  startInterpreted(ai, (line) => logger.debug({ source: 'ajv' }, line));
   // Rate limiter, response cache and resumable streams: on Redis when configured, else in this process.
   const shared = await createSharedState(config, logger);
   const { cache, limiter, streams } = shared;

@@ -29,7 +29,7 @@ const PROBES: Array<{ flow: string; data: unknown }> = [
 describe('JSON-schema validation tiers (interpreted while cold, compiled once hot)', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({ LOG_LEVEL: 'debug' });
   });
   after(() => server.close());
 
@@ -55,6 +55,11 @@ describe('JSON-schema validation tiers (interpreted while cold, compiled once ho
   });
 
   it(`after ${HOT_CALLS} flow calls the process compiles its validators and Genkit runs on ajv`, async () => {
+    // ajv's strict-mode note on Genkit's GenerateRequest schema must reach the JSON logs, not stderr.
+    const rawWarnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => void rawWarnings.push(args.map(String).join(' '));
+    after(() => (console.warn = warn));
     for (let i = validationCallsSoFar(); i < HOT_CALLS; i++) assert.equal((await call('tellJoke', { name: 'Ada' })).status, 200);
     assert.notEqual(validationTier(), 'interpret');
     // While it compiles (one schema per macrotask), Genkit stays interpreted: calls served meanwhile
@@ -71,6 +76,11 @@ describe('JSON-schema validation tiers (interpreted while cold, compiled once ho
     await tierUp();
     assert.equal(validationTier(), 'compile');
     assert.equal(getGenkitRuntimeConfig().jsonSchemaMode, 'compile');
+    console.warn = warn;
+    // (Genkit's own logger is not routed in this in-process server, so its lines do reach the console here.)
+    assert.deepEqual(rawWarnings.filter((w) => /strict mode/.test(w)), [], 'no ajv note printed raw on the console');
+    const ajvLines = server.logs.lines.filter((l) => l.source === 'ajv');
+    assert.ok(ajvLines.some((l) => /^strict mode: use allowUnionTypes/.test(String(l.msg)) && l.level === 20), JSON.stringify(ajvLines));
   });
 
   it('every probe gets the same status and body once compiled as it did cold', async () => {
