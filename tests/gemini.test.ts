@@ -6,6 +6,7 @@ import type { FlowServiceClient } from '../generated/ts/genkit/flows/v1/flows.js
 import { GeminiWireServer } from './support/gemini-wire-server.js';
 import { callStream, callUnary, collect, flowClient } from './support/grpc-client.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
+import { until } from './support/until.js';
 
 /**
  * The Gemini path: the real @genkit-ai/google-genai plugin, pointed through
@@ -247,12 +248,8 @@ describe('cancellation reaches the Gemini request', () => {
 /** Bounded waits: a request that never comes fails the test with what was awaited, instead of hanging the suite. */
 const WAIT_MS = 15_000;
 
-async function untilMoreRequests(gemini: GeminiWireServer, before: number): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (gemini.requests.length === before) {
-    if (Date.now() > deadline) assert.fail(`no request reached the Gemini server within ${WAIT_MS} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+function untilMoreRequests(gemini: GeminiWireServer, before: number): Promise<void> {
+  return until('a request to reach the Gemini server', () => gemini.requests.length > before, { timeoutMs: WAIT_MS, intervalMs: 10 });
 }
 
 async function within<T>(promise: Promise<T>, what: string): Promise<T> {

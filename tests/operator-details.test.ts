@@ -210,9 +210,7 @@ describe('npm run client', () => {
       return true;
     });
   });
-});
 
-describe('npm run client, output closed early', () => {
   it('a reader that stops after the first streamed line ends the client quietly with exit 0', async () => {
     const server = await startTestServer();
     try {

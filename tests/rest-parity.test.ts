@@ -11,8 +11,6 @@ import { freePort } from './support/free-port.js';
  * give the same status and body. The known differences are pinned below.
  */
 
-/** startFlowServer treats port 0 as "use 3400", so it needs a concrete free port. */
-
 interface Exchange {
   status: number;
   contentType: string | null;
@@ -31,6 +29,7 @@ describe('REST parity with a plain startFlowServer of the same flows', () => {
 
   before(async () => {
     ours = await startTestServer();
+    // startFlowServer treats port 0 as "use 3400", so it needs a concrete free port.
     const port = await freePort();
     plain = startFlowServer({ flows: [...ours.flows], port });
     plainUrl = `http://127.0.0.1:${port}`;

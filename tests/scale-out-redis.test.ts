@@ -6,6 +6,7 @@ import { callStream, callUnary, collect, flowClient } from './support/grpc-clien
 import { redisUnavailableReason, startRedis, type TestRedis } from './support/redis-server.js';
 import { startServerProcess, type ServerProcess } from './support/server-process.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
+import { until } from './support/until.js';
 
 /**
  * Two replicas on one real Redis act as one service: one rate-limit budget,
@@ -23,15 +24,9 @@ const post = (port: number, flow: string, data: object, headers: Record<string, 
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ data }),
   });
+/** How long a replica may take to notice Redis going away or coming back. */
+const REDIS_WAIT = { timeoutMs: 10_000 };
 const health = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { redis?: string };
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('two replicas on one Redis', { skip }, () => {
   let redis: TestRedis;
@@ -55,6 +50,7 @@ describe('two replicas on one Redis', { skip }, () => {
     ]);
     await until('every replica on Redis', async () =>
       (await Promise.all([limitedA, limitedB, a, b].map((p) => health(p.restPort)))).every((h) => h.redis === 'up'),
+      REDIS_WAIT,
     );
   });
   after(async () => {
@@ -153,7 +149,7 @@ describe('two replicas on one Redis', { skip }, () => {
 
   it('keep answering while Redis is down (one warning each), and share again once it is back', async () => {
     await redis.kill();
-    await until('both replicas to see Redis down', async () => (await health(a.restPort)).redis === 'down' && (await health(b.restPort)).redis === 'down');
+    await until('both replicas to see Redis down', async () => (await health(a.restPort)).redis === 'down' && (await health(b.restPort)).redis === 'down', REDIS_WAIT);
 
     const whileDown = { text: 'while redis is down', targetLanguage: 'German' };
     const restA = await post(a.restPort, 'translateText', whileDown);
@@ -172,14 +168,14 @@ describe('two replicas on one Redis', { skip }, () => {
     assert.ok(await replay.output);
 
     await redis.start();
-    await until('both replicas back on Redis', async () => (await health(a.restPort)).redis === 'up' && (await health(b.restPort)).redis === 'up');
+    await until('both replicas back on Redis', async () => (await health(a.restPort)).redis === 'up' && (await health(b.restPort)).redis === 'up', REDIS_WAIT);
     const afterwards = { text: 'after redis came back', targetLanguage: 'German' };
     assert.equal((await post(a.restPort, 'translateText', afterwards)).headers.get('x-cache'), 'MISS');
     assert.equal((await post(b.restPort, 'translateText', afterwards)).headers.get('x-cache'), 'HIT');
     client.close();
 
     const count = (replica: ServerProcess, prefix: string) => replica.logs.filter((l) => String(l.msg).startsWith(prefix)).length;
-    await until('the log lines', async () => [a, b].every((r) => count(r, 'Redis is back') > 0));
+    await until('the log lines', async () => [a, b].every((r) => count(r, 'Redis is back') > 0), REDIS_WAIT);
     for (const replica of [a, b]) {
       assert.equal(count(replica, 'Redis unreachable'), 1, 'one warning when it goes');
       assert.equal(count(replica, 'Redis is back'), 1, 'one line when it returns');

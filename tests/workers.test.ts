@@ -4,6 +4,7 @@ import { after, describe, it } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { callUnary, flowClient } from './support/grpc-client.js';
 import { startServerProcess, type ServerProcess } from './support/server-process.js';
+import { until } from './support/until.js';
 
 /**
  * WEB_CONCURRENCY=2 (node:cluster) on the real `main.ts`: a primary and two
@@ -13,14 +14,6 @@ import { startServerProcess, type ServerProcess } from './support/server-process
 
 interface Health {
   workers: { serving: number; configured: number };
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** A request on a fresh connection each time (no agent), so the primary's round-robin spreads them over the workers. */
