@@ -8,6 +8,7 @@ import { pairedRounds, type RatioResult, type RoundsOptions } from './bench/roun
 import { abBench } from './bench/ab.js';
 import { scaleOutBench } from './bench/scale-out.js';
 import { measureStartup, startupRow, startupSummary } from './bench/startup.js';
+import { measureSteadiness } from './bench/steadiness.js';
 import { loopDelayWithSlowStreams, memoryPerOpenStream, timeToFirstChunk, type StreamMemory } from './bench/streams.js';
 
 /**
@@ -100,6 +101,12 @@ async function main(): Promise<void> {
   if (runs('memory')) await streamMemory();
   if (runs('loop')) await loopDelay();
   if (runs('telemetry')) await telemetryOverhead();
+  // Opt-in only (`--only steadiness [--steadiness-seconds N]`, ≈6 min): how steady one server's rate is (scripts/bench/steadiness.ts).
+  if (only?.includes('steadiness')) {
+    const steadiness = await measureSteadiness({ seconds: Number(argValue('--steadiness-seconds') ?? 64), warmUpSeconds: JIT_WARM_UP_SECONDS, log });
+    rows.push(...steadiness.rows);
+    Object.assign(summary, steadiness.summary);
+  }
   finish();
 }
 

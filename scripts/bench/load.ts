@@ -22,6 +22,13 @@ export interface LoadResult {
   errors: number;
   /** Requests completed in the measured part. */
   requests: number;
+  /** With `{ starts: true }`: each completed request's start time (µs since the epoch), from h2load's log. */
+  startsUs?: number[];
+}
+
+export interface LoadOptions {
+  /** Keep every completed request's start time (for per-second rates: scripts/bench/steadiness.ts). */
+  starts?: boolean;
 }
 
 /** Seconds of load on the already-open connections before measuring starts. */
@@ -56,8 +63,8 @@ export async function h2loadAvailable(): Promise<boolean> {
 }
 
 /** REST load: `connections` HTTP/1.1 keep-alive connections, one request in flight on each. */
-export function restLoad(url: string, body: string, connections: number, seconds: number): Promise<LoadResult> {
-  return h2load(url, Buffer.from(body), ['--h1', '-c', String(connections), '-m', '1', '-H', 'content-type: application/json'], seconds);
+export function restLoad(url: string, body: string, connections: number, seconds: number, options: LoadOptions = {}): Promise<LoadResult> {
+  return h2load(url, Buffer.from(body), ['--h1', '-c', String(connections), '-m', '1', '-H', 'content-type: application/json'], seconds, options);
 }
 
 /** A gRPC request body on the wire: 1 byte "not compressed", 4 bytes length, the message. */
@@ -69,17 +76,18 @@ export function grpcFrame(message: Uint8Array): Buffer {
 }
 
 /** Unary gRPC load: `concurrency` streams spread over up to 8 HTTP/2 connections. */
-export function grpcLoad(url: string, frame: Buffer, concurrency: number, seconds: number): Promise<LoadResult> {
+export function grpcLoad(url: string, frame: Buffer, concurrency: number, seconds: number, options: LoadOptions = {}): Promise<LoadResult> {
   const clients = Math.min(concurrency, 8);
   return h2load(
     url,
     frame,
     ['-c', String(clients), '-m', String(Math.ceil(concurrency / clients)), '-H', 'content-type: application/grpc', '-H', 'te: trailers'],
     seconds,
+    options,
   );
 }
 
-async function h2load(url: string, body: Buffer, args: string[], seconds: number): Promise<LoadResult> {
+async function h2load(url: string, body: Buffer, args: string[], seconds: number, options: LoadOptions): Promise<LoadResult> {
   const dir = await mkdtemp(join(tmpdir(), 'h2load-'));
   try {
     const bodyFile = join(dir, 'body.bin');
@@ -92,13 +100,15 @@ async function h2load(url: string, body: Buffer, args: string[], seconds: number
     const non2xx = /status codes: \d+ 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(stdout);
     const badStatus = non2xx ? Number(non2xx[1]) + Number(non2xx[2]) + Number(non2xx[3]) : 0;
     // --log-file: one line per request of the measured part, "<start µs>\t<HTTP status>\t<duration µs>".
-    const durations = (await readFile(logFile, 'utf8'))
-      .trim()
-      .split('\n')
-      .map((line) => Number(line.split('\t')[2]) / 1000)
+    const lines = (await readFile(logFile, 'utf8')).trim().split('\n').map((line) => line.split('\t'));
+    const durations = lines
+      .map((fields) => Number(fields[2]) / 1000)
       .filter(Number.isFinite)
       .sort((a, b) => a - b);
-    return { rps: requests / seconds, p50Ms: percentile(durations, 50), p99Ms: percentile(durations, 99), errors: failed + badStatus, requests };
+    const result: LoadResult = { rps: requests / seconds, p50Ms: percentile(durations, 50), p99Ms: percentile(durations, 99), errors: failed + badStatus, requests };
+    // Status -1: a failed stream, not a completed request.
+    if (options.starts) result.startsUs = lines.filter((fields) => Number(fields[1]) > 0).map((fields) => Number(fields[0]));
+    return result;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
