@@ -140,6 +140,8 @@ export interface SteadinessOptions {
 
 export async function measureSteadiness(options: SteadinessOptions): Promise<{ rows: string[][]; summary: Record<string, number> }> {
   const { seconds, warmUpSeconds, log } = options;
+  // At least 3 whole 8-s windows once the partial first and last seconds are dropped: a MAD of fewer says nothing.
+  if (!(seconds >= 26)) throw new Error('steadiness: --seconds takes at least 26 (three 8-s windows)');
   await requireH2load(log);
   await buildDist();
   log(`steadiness: ${seconds} s per series, pinning ${pinning ? `${pinning.layout} (servers on CPU ${pinning.serverCpus}, h2load on CPU ${pinning.loadCpus})` : 'off'}, ${warmUpSeconds} s warm-up per server`);
