@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   }
   // Cold start first, on an otherwise idle machine: dist/main.js vs a plain startFlowServer (scripts/bench/startup.ts).
   if (runs('startup')) {
-    const cold = await measureStartup(quick ? 3 : 5);
+    const cold = await measureStartup(quick ? 3 : 5, quick ? 1 : 3);
     rows.push(startupRow(cold));
     Object.assign(summary, startupSummary(cold));
   }
