@@ -26,7 +26,7 @@ import { buildDist, cpuMs, pinning, startListeningScript, startOurServer, type B
  * round: a load's rate is the mean of two 4-s halves run apart in time, here
  * 4-s windows i and i + n/2 of the same series.
  *
- *   node --import tsx scripts/bench/steadiness.ts [--seconds N] [--warm-up N]
+ *   node --import tsx scripts/bench/steadiness.ts [--seconds N] [--warm-up N] [--pin process|thread|off]
  *   npm run bench -- --only steadiness          (opt-in, not in the default run)
  */
 
