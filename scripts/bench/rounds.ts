@@ -104,8 +104,8 @@ export async function pairedRounds(
   return { ratios: out, rounds };
 }
 
-/** `median` picks an actual element (the upper middle for an even count), so it names one round. */
-function spreadOf(values: number[]): { median: number; mad: number } {
+/** `median` picks an actual element (the upper middle for an even count), so it names one round. The spread is the MAD around it. */
+export function spreadOf(values: number[]): { median: number; mad: number } {
   const m = median(values);
   return { median: m, mad: median(values.map((v) => Math.abs(v - m))) };
 }

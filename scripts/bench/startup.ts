@@ -1,10 +1,11 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { REPO_ROOT } from '../../grpc/generated-paths.js';
 import { freePort } from '../../tests/support/free-port.js';
+import { median } from './load.js';
+import { buildDist, rssMiB } from './processes.js';
+import { spreadOf } from './rounds.js';
 
 /**
  * Cold start, as a ratio measured side by side: spawn → first served REST
@@ -26,8 +27,6 @@ import { freePort } from '../../tests/support/free-port.js';
  *
  *   node --import tsx scripts/bench/startup.ts [--rounds N] [--settled-rounds N]   (also part of `npm run bench`)
  */
-
-const run = promisify(execFile);
 
 export interface StartupResult extends SettledResult {
   startup_ms: number;
@@ -84,7 +83,7 @@ const REST_ONLY: Server = { args: [join(REPO_ROOT, 'dist/main.js'), '--no-grpc']
 const PLAIN: Server = { args: [join(REPO_ROOT, 'scripts/bench/plain-one-flow.mjs')], path: '/echo', input: { text: 'Ada' } };
 
 export async function measureStartup(rounds = 5, settledRounds = 3): Promise<StartupResult> {
-  await run(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT });
+  await buildDist();
   const ours: Sample[] = [];
   const restOnly: Sample[] = [];
   const plain: Sample[] = [];
@@ -108,23 +107,24 @@ export async function measureStartup(rounds = 5, settledRounds = 3): Promise<Sta
   // The bench's one ratio definition: the median of the per-round ratios, with the median round's
   // own numbers next to it, and the median absolute deviation as the spread.
   const ratios = ours.map((s, i) => s.ms / plain[i]!.ms);
-  const medianRound = ratios.indexOf(medianElement(ratios));
   const rssRatios = ours.map((s, i) => s.rssMiB / plain[i]!.rssMiB);
-  const rssRound = rssRatios.indexOf(medianElement(rssRatios));
-  const restOnlyRatios = restOnly.map((s, i) => s.ms / plain[i]!.ms);
   const restOnlyRss = restOnly.map((s, i) => s.rssMiB / plain[i]!.rssMiB);
-  const restOnlyRssRound = restOnlyRss.indexOf(medianElement(restOnlyRss));
+  const startSpread = spreadOf(ratios);
+  const rssSpread = spreadOf(rssRatios);
+  const medianRound = ratios.indexOf(startSpread.median);
+  const rssRound = rssRatios.indexOf(rssSpread.median);
+  const restOnlyRssRound = restOnlyRss.indexOf(median(restOnlyRss));
   const settled = await measureSettled(settledRounds);
   return {
     startup_ms: Math.round(ours[medianRound]!.ms),
     startup_ms_plain: Math.round(plain[medianRound]!.ms),
-    startup_ratio: round2(ratios[medianRound]!),
-    startup_ratio_spread: round3(medianElement(ratios.map((r) => Math.abs(r - ratios[medianRound]!)))),
+    startup_ratio: round2(startSpread.median),
+    startup_ratio_spread: round3(startSpread.mad),
     idle_rss_mb: Math.round(ours[rssRound]!.rssMiB),
     idle_rss_mb_plain: Math.round(plain[rssRound]!.rssMiB),
-    idle_rss_ratio: round2(rssRatios[rssRound]!),
-    idle_rss_ratio_spread: round3(medianElement(rssRatios.map((r) => Math.abs(r - rssRatios[rssRound]!)))),
-    startup_ratio_rest_only: round2(medianElement(restOnlyRatios)),
+    idle_rss_ratio: round2(rssSpread.median),
+    idle_rss_ratio_spread: round3(rssSpread.mad),
+    startup_ratio_rest_only: round2(median(restOnly.map((s, i) => s.ms / plain[i]!.ms))),
     idle_rss_mb_rest_only: Math.round(restOnly[restOnlyRssRound]!.rssMiB),
     idle_rss_ratio_rest_only: round2(restOnlyRss[restOnlyRssRound]!),
     ...settled,
@@ -146,22 +146,18 @@ async function measureSettled(rounds: number): Promise<SettledResult> {
     pairs.push({ ours: o, plain: p, restOnly: r ?? Number.NaN });
     if (r !== null) restOnlyRatios.push(r / p);
   }
-  if (ratios.length === 0) {
-    return {
-      idle_rss_settled_mb: Number.NaN, idle_rss_settled_mb_plain: Number.NaN, idle_rss_settled_ratio: Number.NaN,
-      idle_rss_settled_ratio_spread: Number.NaN, idle_rss_settled_mb_rest_only: Number.NaN,
-      idle_rss_settled_ratio_rest_only: Number.NaN, idle_rss_unsettled: unsettled, idle_rss_settled_ratios: [],
-    };
-  }
-  const median = medianElement(ratios);
-  const pair = pairs[ratios.indexOf(median)]!;
+  const spread = spreadOf(ratios);
+  const pair = pairs[ratios.indexOf(spread.median)];
+  const restOnly = pairs.map((x) => x.restOnly).filter((x) => !Number.isNaN(x));
+  // NaN (null in the JSON) where nothing settled: never a number that was not measured.
+  const some = (values: number[], value: () => number) => (values.length ? value() : Number.NaN);
   return {
-    idle_rss_settled_mb: Math.round(pair.ours),
-    idle_rss_settled_mb_plain: Math.round(pair.plain),
-    idle_rss_settled_ratio: round2(median),
-    idle_rss_settled_ratio_spread: round3(medianElement(ratios.map((x) => Math.abs(x - median)))),
-    idle_rss_settled_mb_rest_only: restOnlyRatios.length ? Math.round(medianElement(pairs.map((x) => x.restOnly).filter((x) => !Number.isNaN(x)))) : Number.NaN,
-    idle_rss_settled_ratio_rest_only: restOnlyRatios.length ? round2(medianElement(restOnlyRatios)) : Number.NaN,
+    idle_rss_settled_mb: some(ratios, () => Math.round(pair!.ours)),
+    idle_rss_settled_mb_plain: some(ratios, () => Math.round(pair!.plain)),
+    idle_rss_settled_ratio: some(ratios, () => round2(spread.median)),
+    idle_rss_settled_ratio_spread: some(ratios, () => round3(spread.mad)),
+    idle_rss_settled_mb_rest_only: some(restOnly, () => Math.round(median(restOnly))),
+    idle_rss_settled_ratio_rest_only: some(restOnlyRatios, () => round2(median(restOnlyRatios))),
     idle_rss_unsettled: unsettled,
     idle_rss_settled_ratios: ratios.map(round2),
   };
@@ -233,16 +229,6 @@ async function startServed(server: Server): Promise<{ ms: number; child: ChildPr
     await stop();
     throw error;
   }
-}
-
-async function rssMiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-}
-
-/** The middle element (the upper middle for an even count), so a median names one round. */
-function medianElement(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 }
 
 function round3(value: number): number {

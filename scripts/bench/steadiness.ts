@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { TellJokeRequest } from '../../generated/ts/genkit/flows/v1/flows.js';
 import { grpcFrame, grpcLoad, median, requireH2load, restLoad, type LoadResult } from './load.js';
 import { buildDist, cpuMs, pinning, startListeningScript, startOurServer, type BenchProcess } from './processes.js';
+import { spreadOf } from './rounds.js';
 
 /**
  * How steady is one server's rate on this machine, and what floor does that
@@ -46,8 +47,8 @@ export function perSecondCounts(startsUs: number[]): { fromMs: number; counts: n
 
 /** Median absolute deviation over the median: a robust relative spread. */
 export function madOverMedian(values: number[]): number {
-  const m = median(values);
-  return m === 0 ? 0 : median(values.map((v) => Math.abs(v - m))) / m;
+  const { median: m, mad } = spreadOf(values);
+  return m === 0 ? 0 : mad / m;
 }
 
 /** Means of consecutive non-overlapping windows of `size` values (a trailing partial window is dropped). */
@@ -65,9 +66,7 @@ export function spacedPairs(windows: number[]): number[] {
 
 /** Every a[i] / b[j]: median ratio and its absolute MAD (the bench's ±) and MAD/median. */
 export function ratioSpread(a: number[], b: number[]): { ratio: number; mad: number; relative: number } {
-  const ratios = a.flatMap((x) => b.map((y) => x / y));
-  const ratio = median(ratios);
-  const mad = median(ratios.map((r) => Math.abs(r - ratio)));
+  const { median: ratio, mad } = spreadOf(a.flatMap((x) => b.map((y) => x / y)));
   return { ratio, mad, relative: mad / ratio };
 }
 
