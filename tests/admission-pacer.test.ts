@@ -3,52 +3,73 @@ import { describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createAdmissionPacer } from '../server/admission-pacer.js';
 
+/** Counts event-loop iterations: an immediate set from an immediate runs in the next one. */
+function turnCounter(): { now: () => number; stop: () => void } {
+  let turn = 0;
+  let counting = setImmediate(function tick() {
+    turn++;
+    counting = setImmediate(tick);
+  });
+  return { now: () => turn, stop: () => clearImmediate(counting) };
+}
+
 describe('admission pacer', () => {
+  it('starts nothing inline: a lone call starts in the check phase of the turn it arrived in', async () => {
+    const pacer = createAdmissionPacer(4);
+    const order: string[] = [];
+    pacer.admit(() => order.push('started'));
+    order.push('admit returned');
+    setTimeout(() => order.push('next turn timer'), 0);
+    await nextTurn();
+    assert.deepEqual(order, ['admit returned', 'started'], 'not inline, and before the next turn');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.deepEqual(order, ['admit returned', 'started', 'next turn timer']);
+  });
+
+  it('starts the calls that arrived in one turn together, in arrival order', async () => {
+    const pacer = createAdmissionPacer(16);
+    const turns = turnCounter();
+    const startedIn: number[] = [];
+    for (let i = 0; i < 10; i++) pacer.admit(() => startedIn.push(turns.now()));
+    while (startedIn.length < 10) await nextTurn();
+    turns.stop();
+    assert.equal(new Set(startedIn).size, 1, `one batch: ${JSON.stringify(startedIn)}`);
+  });
+
   it('starts a burst in slices of perTurn per event-loop turn, in arrival order, one event-loop iteration apart', async () => {
     const pacer = createAdmissionPacer(4);
+    const turns = turnCounter();
     const started: number[] = [];
     const turnOf: number[] = [];
-    // Counts event-loop iterations: an immediate set from an immediate runs in the next one.
-    let turn = 0;
-    let counting = setImmediate(function tick() {
-      turn++;
-      counting = setImmediate(tick);
-    });
     for (let i = 0; i < 10; i++) {
-      if (pacer.tryAdmit()) {
+      pacer.admit(() => {
         started.push(i);
-        turnOf.push(turn);
-      } else {
-        pacer.defer(() => {
-          started.push(i);
-          turnOf.push(turn);
-        });
-      }
+        turnOf.push(turns.now());
+      });
     }
-    assert.deepEqual(started, [0, 1, 2, 3], 'the first four start at once');
+    assert.deepEqual(started, [], 'nothing starts inline');
     while (started.length < 10) await nextTurn();
-    clearImmediate(counting);
+    turns.stop();
     assert.deepEqual(started, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'arrival order is kept');
     for (let slice = 0; slice * 4 < 10; slice++) {
-      const turns = new Set(turnOf.slice(slice * 4, slice * 4 + 4));
-      assert.equal(turns.size, 1, `slice ${slice} starts within one turn`);
+      assert.equal(new Set(turnOf.slice(slice * 4, slice * 4 + 4)).size, 1, `slice ${slice} starts within one turn`);
     }
     assert.ok(turnOf[4]! > turnOf[3]! && turnOf[8]! > turnOf[7]!, 'each slice starts in a later event-loop iteration');
   });
 
-  it('keeps later arrivals behind the ones already waiting, and refills once the burst is over', async () => {
+  it('keeps later arrivals behind the ones already waiting, and starts promptly again once the burst is over', async () => {
     const pacer = createAdmissionPacer(2);
     const order: string[] = [];
-    for (const name of ['a', 'b', 'c']) if (pacer.tryAdmit()) order.push(name);
-    else pacer.defer(() => order.push(name));
+    for (const name of ['a', 'b', 'c']) pacer.admit(() => order.push(name));
     await nextTurn();
-    // 'c' waits; a newcomer must not overtake it even if the budget was refilled.
-    if (pacer.tryAdmit()) order.push('d');
-    else pacer.defer(() => order.push('d'));
+    assert.deepEqual(order, ['a', 'b']);
+    // 'c' waits; a newcomer joins the queue behind it.
+    pacer.admit(() => order.push('d'));
     while (order.length < 4) await nextTurn();
     assert.deepEqual(order, ['a', 'b', 'c', 'd']);
     await nextTurn();
+    pacer.admit(() => order.push('e'));
     await nextTurn();
-    assert.equal(pacer.tryAdmit(), true, 'a quiet pacer admits at once');
+    assert.deepEqual(order, ['a', 'b', 'c', 'd', 'e'], 'a quiet pacer starts a call in the turn it arrives');
   });
 });

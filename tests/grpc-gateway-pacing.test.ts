@@ -116,7 +116,7 @@ describe('gRPC gateway pacing', () => {
     // Hold the pacer for three turns: queued starts of 15 ms each, PER_TURN of them per turn. The call
     // arrives behind them, and its 30 ms deadline passes while they run.
     for (let i = 0; i < 3 * PER_TURN; i++) {
-      pacer.defer(() => {
+      pacer.admit(() => {
         const until = Date.now() + 15;
         while (Date.now() < until);
       });
