@@ -62,12 +62,12 @@ export function flowService(options: FlowServiceOptions): { definition: ServiceD
       continue;
     }
     definition[rpc.methodName] = checkedDecoding(method, messageCodec(options.messages, rpc.requestMessage));
-    // New calls are paced by the gateway interceptor (call-gateway.ts), before any of their work;
-    // every handler starts one turn later, and only if the client has not reset the call (`afterResetCheck`).
+    // New calls are paced by the gateway interceptor (call-gateway.ts) before any of their work, which
+    // is also the rapid-reset check: a call reaches its handler only if the client had not reset it by
+    // the pacer's turn (server/admission-pacer.ts).
     implementation[rpc.methodName] = rpc.serverStreaming
-      ? (call: ServerWritableStream<Decoded, unknown>) => afterResetCheck(call.metadata, () => void serveStream(call, rpc, flow, options))
-      : (call: ServerUnaryCall<Decoded, unknown>, callback: sendUnaryData<unknown>) =>
-          afterResetCheck(call.metadata, () => void serveUnary(call, callback, rpc, flow, options));
+      ? (call: ServerWritableStream<Decoded, unknown>) => void serveStream(call, rpc, flow, options)
+      : (call: ServerUnaryCall<Decoded, unknown>, callback: sendUnaryData<unknown>) => void serveUnary(call, callback, rpc, flow, options);
   }
   return { definition, implementation };
 }
@@ -125,22 +125,6 @@ async function serveStream(call: ServerWritableStream<Decoded, unknown>, rpc: Rp
   } finally {
     release();
   }
-}
-
-/**
- * Starts a handler one turn of the event loop later, and not at all when the
- * client has already reset the call. A rapid-reset client sends HEADERS,
- * DATA and RST_STREAM back to back; Node hands us the call before it has read
- * the reset, so without this hop every such call would start a flow (span,
- * model call) only to cancel it. A plain setImmediate callback: no promise
- * and no async resumption per call (each promise also pays the
- * AsyncLocalStorage hooks).
- */
-function afterResetCheck(metadata: Metadata, start: () => void): void {
-  const { signal } = stateOf(metadata);
-  setImmediate(() => {
-    if (!signal.aborted) start();
-  });
 }
 
 /**

@@ -32,6 +32,11 @@ import { context } from '@opentelemetry/api';
  * ready sockets. A call waits longer only while more than `perTurn` others
  * are starting ahead of it. Shared by REST and gRPC, so one budget covers
  * both surfaces.
+ *
+ * On gRPC this wait is also the rapid-reset check: a client that sends
+ * HEADERS, DATA and RST_STREAM back to back has its reset read in the same
+ * poll phase, so the call is over before its turn comes and never starts
+ * (grpc/call-gateway.ts skips it; `tests/grpc-gateway-pacing.test.ts`).
  */
 /**
  * Calls started per turn: about 16 × ~1 ms of synchronous start-up per call

@@ -2,12 +2,15 @@ import assert from 'node:assert/strict';
 import { credentials, Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { ActionContext } from 'genkit';
 import type { RequestData } from 'genkit/context';
+import { once } from 'node:events';
+import { connect, constants } from 'node:http2';
 import { after, before, describe, it } from 'node:test';
-import { FlowServiceClient, FlowServiceService, type TellJokeRequest, type TellJokeResponse } from '../generated/ts/genkit/flows/v1/flows.js';
+import { FlowServiceClient, FlowServiceService, TellJokeRequest as TellJokeRequestCodec, type TellJokeRequest, type TellJokeResponse } from '../generated/ts/genkit/flows/v1/flows.js';
 import { callStateOf, gatewayInterceptor } from '../grpc/call-gateway.js';
 import { createAdmissionPacer, type AdmissionPacer } from '../server/admission-pacer.js';
 import { createLogger } from '../server/logger.js';
 import { createRateLimiter } from '../server/rate-limiter.js';
+import { frame } from './support/raw-h2.js';
 import { LogCapture } from './support/test-server.js';
 
 /**
@@ -26,7 +29,10 @@ interface Fixture {
   pacer: AdmissionPacer;
   /** Turn number (counted by a setImmediate chain) of each context-provider run, by name. */
   admittedAt: Map<string, number>;
+  /** Names whose call reached the service handler. */
+  handled: Set<string>;
   logs: LogCapture;
+  port: number;
 }
 
 function useGateway(): () => Fixture {
@@ -43,6 +49,7 @@ function useGateway(): () => Fixture {
     const logs = new LogCapture();
     const pacer = createAdmissionPacer(PER_TURN);
     const admittedAt = new Map<string, number>();
+    const handled = new Set<string>();
     server = new Server({
       interceptors: [
         gatewayInterceptor({
@@ -63,6 +70,7 @@ function useGateway(): () => Fixture {
       {
         tellJoke: (call: ServerUnaryCall<TellJokeRequest, TellJokeResponse>, callback: sendUnaryData<TellJokeResponse>) => {
           assert.ok(callStateOf(call.metadata), 'the gateway settled the call before the handler');
+          handled.add(String(call.metadata.get('x-name')[0]));
           callback(null, { joke: `for ${call.request.name}` });
         },
       },
@@ -70,7 +78,7 @@ function useGateway(): () => Fixture {
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, bound) => (e ? reject(e) : resolve(bound))),
     );
-    fixture = { client: new FlowServiceClient(`127.0.0.1:${port}`, credentials.createInsecure()), pacer, admittedAt, logs };
+    fixture = { client: new FlowServiceClient(`127.0.0.1:${port}`, credentials.createInsecure()), pacer, admittedAt, handled, logs, port };
   });
   after(async () => {
     ticking = false;
@@ -109,6 +117,35 @@ describe('gRPC gateway pacing', () => {
     assert.ok(perTurn.size >= names.length / PER_TURN, `the burst spread over ${perTurn.size} turns`);
     const turns = names.map((name) => admittedAt.get(name)!);
     assert.deepEqual(turns, [...turns].sort((a, b) => a - b), 'admitted in arrival order');
+  });
+
+  it('a call its client resets right after sending it never reaches auth or the handler (the rapid-reset check flowService relies on)', async () => {
+    const { port, admittedAt, handled } = fixture();
+    const session = connect(`http://127.0.0.1:${port}`);
+    await once(session, 'connect');
+    // HEADERS, DATA and RST_STREAM back to back, as a rapid-reset client sends them: submitted in one tick,
+    // they leave in one write, and the server reads the reset in the same poll phase as the call.
+    const names = Array.from({ length: 20 }, (_, i) => `reset-${i}`);
+    for (const name of names) {
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/genkit.flows.v1.FlowService/TellJoke',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+        'x-name': name,
+      });
+      stream.on('error', () => undefined);
+      stream.end(frame(TellJokeRequestCodec.encode({ name }).finish()));
+      stream.close(constants.NGHTTP2_CANCEL);
+    }
+    // A call sent after them on the same connection is answered: the server read past the resets.
+    const after = session.request({ ':method': 'POST', ':path': '/genkit.flows.v1.FlowService/TellJoke', 'content-type': 'application/grpc', te: 'trailers', 'x-name': 'after' });
+    after.end(frame(TellJokeRequestCodec.encode({ name: 'after' }).finish()));
+    after.resume();
+    await once(after, 'close');
+    session.close();
+    assert.ok(handled.has('after'), 'the call after the resets was served');
+    assert.deepEqual(names.filter((name) => admittedAt.has(name) || handled.has(name)), [], 'no reset call reached auth or the handler');
   });
 
   it('a call whose deadline passes while the pacer holds it ends DEADLINE_EXCEEDED and never reaches auth or the handler', async () => {
