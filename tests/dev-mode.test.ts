@@ -61,6 +61,8 @@ interface Span {
   spanId: string;
   parentSpanId?: string;
   displayName: string;
+  /** Epoch ms; 0 while the span has only been reported as started. */
+  endTime: number;
   attributes: Record<string, unknown>;
 }
 
@@ -308,11 +310,14 @@ describe('dev mode: `npm run dev:api` (genkit start --noui) with our main.ts', (
 
   it('the telemetry server received that trace: flow, generate, resilient wrapper and offline model spans', async () => {
     assert.ok(jokeTraceId, 'the runAction test ran first');
-    // runAction flushes the exporter before answering; still, allow the store a moment.
+    // runAction flushes the exporter before answering; still, allow the store a moment. In dev mode
+    // Genkit's realtime span processor also sends each span when it starts (no end time, no
+    // genkit:name yet), so the trace can briefly hold four started spans: wait until all four ended.
     const trace = await until('the trace in the telemetry server', Date.now() + 10_000, async () => {
       const res = await fetchText(`${telemetry}/api/traces/${jokeTraceId}`);
       const found = res.status === 200 && res.text ? (JSON.parse(res.text) as Trace) : undefined;
-      return found && Object.keys(found.spans).length === 4 ? found : undefined;
+      const spans = found ? Object.values(found.spans) : [];
+      return spans.length === 4 && spans.every((s) => s.endTime > 0) ? found : undefined;
     });
     assert.equal(trace.traceId, jokeTraceId);
     assert.equal(trace.displayName, 'tellJoke');
