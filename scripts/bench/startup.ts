@@ -135,20 +135,22 @@ export async function measureStartup(rounds = 5, settledRounds = 3): Promise<Sta
 /** Settled rounds: the three side by side, each read once V8's memory reducer has run (or reported unsettled). */
 async function measureSettled(rounds: number): Promise<SettledResult> {
   const ratios: number[] = [];
+  const pairs: { ours: number; plain: number }[] = [];
+  const restOnlyMb: number[] = [];
   const restOnlyRatios: number[] = [];
-  const pairs: { ours: number; plain: number; restOnly: number }[] = [];
   let unsettled = 0;
   for (let round = 0; round < rounds; round++) {
     const [o, r, p] = await Promise.all([settledSample(OURS), settledSample(REST_ONLY), settledSample(PLAIN)]);
     unsettled += [o, r, p].filter((x) => x === null).length;
     if (o === null || p === null) continue;
     ratios.push(o / p);
-    pairs.push({ ours: o, plain: p, restOnly: r ?? Number.NaN });
-    if (r !== null) restOnlyRatios.push(r / p);
+    pairs.push({ ours: o, plain: p });
+    if (r === null) continue;
+    restOnlyMb.push(r);
+    restOnlyRatios.push(r / p);
   }
   const spread = spreadOf(ratios);
   const pair = pairs[ratios.indexOf(spread.median)];
-  const restOnly = pairs.map((x) => x.restOnly).filter((x) => !Number.isNaN(x));
   // NaN (null in the JSON) where nothing settled: never a number that was not measured.
   const some = (values: number[], value: () => number) => (values.length ? value() : Number.NaN);
   return {
@@ -156,7 +158,7 @@ async function measureSettled(rounds: number): Promise<SettledResult> {
     idle_rss_settled_mb_plain: some(ratios, () => Math.round(pair!.plain)),
     idle_rss_settled_ratio: some(ratios, () => round2(spread.median)),
     idle_rss_settled_ratio_spread: some(ratios, () => round3(spread.mad)),
-    idle_rss_settled_mb_rest_only: some(restOnly, () => Math.round(median(restOnly))),
+    idle_rss_settled_mb_rest_only: some(restOnlyMb, () => Math.round(median(restOnlyMb))),
     idle_rss_settled_ratio_rest_only: some(restOnlyRatios, () => round2(median(restOnlyRatios))),
     idle_rss_unsettled: unsettled,
     idle_rss_settled_ratios: ratios.map(round2),
